@@ -1,0 +1,146 @@
+"""The mask generator of SMFuse (the authors' released network, confirmed on their checkpoint).
+
+Two encoder branches with *unshared* weights, one per source, each a small densely
+connected stack on a 1-channel input in [-1, 1]::
+
+    c1 = conv(x)             1 -> 16
+    c2 = conv(c1)           16 -> 16
+    c3 = conv([c1, c2])     32 -> 16
+    c4 = conv([c1, c2, c3]) 48 -> 16
+
+every conv 3x3, stride 1, after 1-pixel *reflect* padding, followed by LeakyReLU(0.2).
+The decoder takes ``[c1_1, c1_2, c2_1, c2_2, c3_1, c3_2, c4_1, c4_2]`` (128 channels)
+through 1x1 convs 128 -> 64 -> 32 -> 1 (LeakyReLU 0.2 between), each with a *single
+scalar bias* shared by its output channels (a quirk of the released code), then
+
+    MG = tanh(z) / 2 + 0.5                 (continuous map, [0, 1])
+    MF = sign(MG - 0.5) / 2 + 0.5          (binary mask; 0.5 exactly where MG = 0.5)
+
+38,339 parameters; receptive field 9x9. The fused image is
+``IF = MF * I2 + (1 - MF) * I1``: the mask selects the *second* source.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+__all__ = ["MaskGenerator", "binarize", "to_network_input", "RECEPTIVE_FIELD"]
+
+RECEPTIVE_FIELD = 9  # four 3x3 convs; the decoder is 1x1
+NEG_SLOPE = 0.2
+
+
+class _Branch(nn.Module):
+    """One encoder branch (the authors' ``w1..w4``/``b1..b4`` or ``w1_vi..``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 16, 3)
+        self.conv2 = nn.Conv2d(16, 16, 3)
+        self.conv3 = nn.Conv2d(32, 16, 3)
+        self.conv4 = nn.Conv2d(48, 16, 3)
+
+    @staticmethod
+    def _layer(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+        return F.leaky_relu(conv(F.pad(x, (1, 1, 1, 1), mode="reflect")), NEG_SLOPE)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        c1 = self._layer(self.conv1, x)
+        c2 = self._layer(self.conv2, c1)
+        c3 = self._layer(self.conv3, torch.cat([c1, c2], 1))
+        c4 = self._layer(self.conv4, torch.cat([c1, c2, c3], 1))
+        return [c1, c2, c3, c4]
+
+
+class _ScalarBiasConv1x1(nn.Module):
+    """1x1 convolution whose bias is one scalar shared by every output channel."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(cout, cin, 1, 1))
+        self.bias = nn.Parameter(torch.zeros(1))
+        nn.init.kaiming_uniform_(self.weight, a=5 ** 0.5)  # PyTorch's Conv2d default
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.weight) + self.bias
+
+
+class MaskGenerator(nn.Module):
+    """SMFuse's mask generator.
+
+    Parameters
+    ----------
+    init : {'pytorch', 'authors'}
+        ``'pytorch'``: PyTorch's default initialisation (what we train from);
+        ``'authors'``: truncated normal with std 1e-3 and zero biases, as released.
+
+    Examples
+    --------
+    >>> net = MaskGenerator()
+    >>> sum(p.numel() for p in net.parameters())
+    38339
+    """
+
+    def __init__(self, init: str = "pytorch") -> None:
+        super().__init__()
+        self.branch1 = _Branch()
+        self.branch2 = _Branch()
+        self.dec1 = _ScalarBiasConv1x1(128, 64)
+        self.dec2 = _ScalarBiasConv1x1(64, 32)
+        self.dec3 = _ScalarBiasConv1x1(32, 1)
+        if init == "authors":
+            for p in self.parameters():
+                if p.ndim == 4:
+                    nn.init.trunc_normal_(p, std=1e-3, a=-2e-3, b=2e-3)
+                else:
+                    nn.init.zeros_(p)
+        elif init != "pytorch":
+            raise ValueError(f"init must be 'pytorch' or 'authors', got {init!r}")
+
+    def logits(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
+        """Decoder output ``z`` before the tanh, (B, 1, H, W)."""
+        f1, f2 = self.branch1(x1), self.branch2(x2)
+        z = torch.cat([t for pair in zip(f1, f2) for t in pair], 1)
+        z = F.leaky_relu(self.dec1(z), NEG_SLOPE)
+        z = F.leaky_relu(self.dec2(z), NEG_SLOPE)
+        return self.dec3(z)
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
+        """Continuous map MG.
+
+        Parameters
+        ----------
+        x1, x2 : (B, 1, H, W) tensors
+            The two grey sources in [-1, 1] (see :func:`to_network_input`); H, W >= 2.
+
+        Returns
+        -------
+        MG : (B, 1, H, W) tensor in [0, 1]; MG > 0.5 selects the second source.
+        """
+        if x1.ndim != 4 or x1.shape[1] != 1 or x1.shape != x2.shape:
+            raise ValueError(f"expected two (B, 1, H, W) tensors of one shape, got {tuple(x1.shape)} and {tuple(x2.shape)}")
+        return torch.tanh(self.logits(x1, x2)) / 2 + 0.5
+
+
+def binarize(mg: torch.Tensor, *, straight_through: bool = False) -> torch.Tensor:
+    """MF = sign(MG - 0.5) / 2 + 0.5.
+
+    Parameters
+    ----------
+    mg : tensor in [0, 1]
+    straight_through : bool
+        If False (the released code), the gradient of ``sign`` is zero, so nothing
+        flows back through MF. If True (the paper's intent), the backward pass treats
+        the binarisation as the identity (straight-through estimator).
+    """
+    mf = torch.sign(mg - 0.5) / 2 + 0.5
+    if straight_through:
+        return mg + (mf - mg).detach()
+    return mf.detach() if mg.requires_grad else mf
+
+
+def to_network_input(grey01: torch.Tensor) -> torch.Tensor:
+    """Grey [0, 1] -> the network's [-1, 1]: ``(255 x - 127.5) / 127.5``."""
+    return grey01 * 2.0 - 1.0

@@ -1,0 +1,64 @@
+import pytest
+import torch
+
+from smfuse.model import MaskGenerator, binarize, to_network_input
+
+
+def test_parameter_count_matches_the_release():
+    assert sum(p.numel() for p in MaskGenerator().parameters()) == 38339
+
+
+def test_decoder_biases_are_scalars():
+    net = MaskGenerator()
+    assert net.dec1.bias.shape == net.dec2.bias.shape == net.dec3.bias.shape == (1,)
+
+
+def test_output_shape_and_range():
+    torch.manual_seed(0)
+    net = MaskGenerator()
+    x1, x2 = torch.rand(2, 1, 17, 23) * 2 - 1, torch.rand(2, 1, 17, 23) * 2 - 1
+    mg = net(x1, x2)
+    assert mg.shape == (2, 1, 17, 23)
+    assert mg.min() >= 0 and mg.max() <= 1
+
+
+def test_receptive_field_is_9x9():
+    torch.manual_seed(0)
+    net = MaskGenerator().double()
+    x1 = torch.zeros(1, 1, 31, 31, dtype=torch.float64, requires_grad=True)
+    x2 = torch.zeros(1, 1, 31, 31, dtype=torch.float64)
+    net.logits(x1, x2)[0, 0, 15, 15].backward()
+    nz = (x1.grad[0, 0].abs() > 0).nonzero()
+    assert nz[:, 0].min() == 11 and nz[:, 0].max() == 19  # 15 +- 4
+    assert nz[:, 1].min() == 11 and nz[:, 1].max() == 19
+
+
+def test_branches_are_not_shared():
+    net = MaskGenerator()
+    assert net.branch1.conv1.weight.data_ptr() != net.branch2.conv1.weight.data_ptr()
+    torch.manual_seed(1)
+    x1, x2 = torch.rand(1, 1, 12, 12), torch.rand(1, 1, 12, 12)
+    assert not torch.allclose(net(x1, x2), net(x2, x1))
+
+
+def test_authors_init():
+    net = MaskGenerator(init="authors")
+    w = net.branch1.conv2.weight
+    assert w.abs().max() <= 2e-3 and 5e-4 < w.std() < 1.5e-3
+    assert all((p == 0).all() for n, p in net.named_parameters() if n.endswith("bias"))
+    with pytest.raises(ValueError, match="init"):
+        MaskGenerator(init="xavier")
+
+
+def test_binarize_and_straight_through():
+    mg = torch.tensor([0.2, 0.5, 0.9], requires_grad=True)
+    mf = binarize(mg)
+    assert mf.tolist() == [0.0, 0.5, 1.0]
+    assert not mf.requires_grad  # the released code: no gradient through sign
+    st = binarize(mg, straight_through=True)
+    st.sum().backward()
+    assert st.tolist() == [0.0, 0.5, 1.0] and mg.grad.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_network_input_range():
+    assert to_network_input(torch.tensor([0.0, 0.5, 1.0])).tolist() == [-1.0, 0.0, 1.0]
