@@ -1,0 +1,178 @@
+"""Tests of the baseline fusion methods (smfuse.baselines)."""
+
+import numpy as np
+import pytest
+
+from conftest import require
+from smfuse.baselines import BASELINES, get_baseline
+from smfuse.baselines import gff
+from smfuse.data import data_root, synthetic_pair
+from smfuse.guided_block import initial_mask
+from smfuse.io import read_image, to_gray
+
+METHODS = sorted(BASELINES)
+DECISION_BASED = ["dwt", "laplacian", "gff", "mi"]
+
+
+def _psnr(x, truth):
+    err = np.mean((x.astype(np.float64) - truth.astype(np.float64)) ** 2)
+    return 10 * np.log10(255.0 ** 2 / err)
+
+
+def _image(rng, shape, dtype, lo=0.0, hi=1.0):
+    """A random textured image with values in [lo, hi] of the dtype's range."""
+    x = lo + (hi - lo) * rng.random(shape)
+    if np.dtype(dtype).kind == "f":
+        return x.astype(dtype)
+    top = np.iinfo(dtype).max
+    return np.rint(x * top).astype(dtype)
+
+
+def test_registry_has_the_five_baselines():
+    assert set(BASELINES) >= {"average", "dwt", "laplacian", "gff", "mi"}
+    for name in BASELINES:
+        assert get_baseline(name) is BASELINES[name]
+
+
+def test_unknown_name_lists_the_known_ones():
+    with pytest.raises(ValueError, match=r"unknown fusion method 'nope'; choose one of .*gff"):
+        get_baseline("nope")
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("shape,dtype", [
+    ((40, 52), np.uint8), ((40, 52, 3), np.uint8), ((37, 45), np.uint16),
+    ((37, 45, 3), np.uint16), ((33, 48), np.float32), ((33, 48, 3), np.float64),
+])
+def test_shape_and_dtype_are_kept(method, shape, dtype, rng):
+    a, b = _image(rng, shape, dtype), _image(rng, shape, dtype)
+    f = get_baseline(method)(a, b)
+    assert f.shape == a.shape and f.dtype == a.dtype
+    if f.dtype.kind == "f":
+        assert np.isfinite(f).all() and f.min() >= 0.0 and f.max() <= 1.0
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("shape,dtype", [((48, 61), np.uint8), ((48, 61, 3), np.uint8),
+                                         ((41, 40, 3), np.uint16), ((41, 40), np.float64)])
+def test_fusing_an_image_with_itself_returns_it(method, shape, dtype, rng):
+    # Low contrast (values 0.4-0.55 of the range): a min-max stretch would show.
+    x = _image(rng, shape, dtype, 0.4, 0.55)
+    f = get_baseline(method)(x, x.copy())
+    if x.dtype.kind == "f":
+        np.testing.assert_allclose(f, x, atol=1e-9)
+    else:
+        np.testing.assert_array_equal(f, x)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_colour_of_grey_images_fuses_like_grey(method, rng):
+    a = _image(rng, (40, 44), np.uint8)
+    b = np.ascontiguousarray(a[::-1])
+    grey = get_baseline(method)(a, b)
+    colour = get_baseline(method)(np.repeat(a[..., None], 3, 2), np.repeat(b[..., None], 3, 2))
+    for c in range(3):
+        np.testing.assert_array_equal(colour[..., c], grey)
+
+
+def test_average_rounds_half_away_from_zero():
+    a, b = np.full((4, 4), 10, np.uint8), np.full((4, 4), 21, np.uint8)
+    assert (get_baseline("average")(a, b) == 16).all()
+    a16, b16 = np.full((4, 4), 1000, np.uint16), np.full((4, 4), 3001, np.uint16)
+    assert (get_baseline("average")(a16, b16) == 2001).all()
+
+
+@pytest.mark.parametrize("method", DECISION_BASED)
+def test_decision_methods_beat_average_on_synthetic_pairs(method):
+    # Pairs 0-5: hard and soft boundaries, half plane / disc / blobs / stripe, grey and
+    # colour, blur sigma 1.5-4. Measured margins are 4-20 dB; 2 dB leaves room.
+    fuse = get_baseline(method)
+    for i in range(6):
+        p = synthetic_pair(i, size=128)
+        base = _psnr(get_baseline("average")(p.a, p.b), p.truth)
+        got = _psnr(fuse(p.a, p.b), p.truth)
+        assert got > base + 2.0, (p.name, got, base)
+
+
+def test_decision_methods_prefer_the_sharp_source(rng):
+    from scipy import ndimage
+
+    sharp = _image(rng, (64, 64), np.float64, 0.2, 0.8)
+    blurred = ndimage.gaussian_filter(sharp, 2.0)
+    for method in DECISION_BASED:
+        fuse = get_baseline(method)
+        for a, b in ((sharp, blurred), (blurred, sharp)):
+            err = np.abs(fuse(a, b) - sharp).mean()
+            assert err < 0.25 * np.abs(blurred - sharp).mean(), (method, err)
+
+
+def test_mi_copies_pixels_by_the_initial_mask():
+    p = synthetic_pair(1, size=96)  # colour
+    f = get_baseline("mi")(p.a, p.b)
+    mask = initial_mask(to_gray(p.a), to_gray(p.b))
+    np.testing.assert_array_equal(f[mask], p.b[mask])
+    np.testing.assert_array_equal(f[~mask], p.a[~mask])
+    assert 0.3 < mask.mean() < 0.7
+
+
+def test_gff_weights_are_normalised_and_follow_saliency(rng):
+    from scipy import ndimage
+
+    sharp = _image(rng, (64, 64), np.float64, 0.2, 0.8)
+    blurred = ndimage.gaussian_filter(sharp, 2.0)
+    for quantize in (True, False):
+        wb, wd = gff.weight_maps(sharp, blurred, quantize_weights=quantize)
+        assert wb.min() >= 0 and wb.max() <= 1 and wd.min() >= 0 and wd.max() <= 1
+        assert wd.mean() > 0.95 and wb.mean() > 0.9
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_bad_input_raises(method, rng):
+    fuse = get_baseline(method)
+    a = _image(rng, (20, 20), np.uint8)
+    with pytest.raises(ValueError, match="differ in size"):
+        fuse(a, _image(rng, (20, 21), np.uint8))
+    with pytest.raises(ValueError, match="pixel type"):
+        fuse(a, a.astype(np.uint16))
+    with pytest.raises(ValueError, match="grey"):
+        fuse(a, np.repeat(a[..., None], 3, 2))
+    x = a / 255.0
+    bad = x.copy()
+    bad[3, 4] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        fuse(x, bad)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        fuse(x, x * 255.0)
+
+
+def test_bad_parameters_raise(rng):
+    a = _image(rng, (32, 32), np.uint8)
+    with pytest.raises(ValueError, match="eps1"):
+        gff.fuse(a, a, eps1=0)
+    with pytest.raises(ValueError, match="r2"):
+        gff.fuse(a, a, r2=0)
+    with pytest.raises(ValueError, match="wavelet"):
+        get_baseline("dwt")(a, a, wavelet="nope")
+    with pytest.raises(ValueError, match="levels"):
+        get_baseline("laplacian")(a, a, levels=0)
+
+
+def _survey_folder():
+    root = data_root()
+    folder = None if root is None else root / "metric_reference" / "lytro_yuliu2020"
+    if folder is None or not folder.is_dir():
+        pytest.skip("metric_reference/lytro_yuliu2020 not found (set SMFUSE_DATA or provide "
+                    "../shared/data)")
+    return folder
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("n", ["01", "02", "05"])
+def test_gff_matches_the_survey_outputs_pixel_for_pixel(n):
+    """Liu et al.'s lossless GFF outputs (the authors' MATLAB code) for Lytro 01, 02, 05."""
+    folder = _survey_folder()
+    a, b = read_image(folder / f"c_{n}_1.png"), read_image(folder / f"c_{n}_2.png")
+    ref = read_image(folder / f"c_{n}_gff.png")
+    diff = np.abs(gff.fuse(a, b).astype(np.int64) - ref.astype(np.int64))
+    print(f"GFF vs survey c_{n}: mean |diff| {diff.mean():.6f}, max {diff.max()}")
+    assert diff.max() == 0
