@@ -82,6 +82,19 @@ def test_average_rounds_half_away_from_zero():
     assert (get_baseline("average")(a16, b16) == 2001).all()
 
 
+@pytest.mark.parametrize("method", ["average", "dwt", "laplacian"])
+def test_flat_images_fuse_to_their_mean(method):
+    # No detail anywhere: only the averaged approximation / top level is left.
+    a, b = np.full((64, 48, 3), 60, np.uint8), np.full((64, 48, 3), 180, np.uint8)
+    np.testing.assert_array_equal(get_baseline(method)(a, b), np.full_like(a, 120))
+
+
+def test_gff_gives_flat_images_to_the_first_source():
+    # Equal (zero) saliency: MATLAB's max keeps the first source.
+    a, b = np.full((64, 48), 60, np.uint8), np.full((64, 48), 181, np.uint8)
+    np.testing.assert_array_equal(gff.fuse(a, b), a)
+
+
 @pytest.mark.parametrize("method", DECISION_BASED)
 def test_decision_methods_beat_average_on_synthetic_pairs(method):
     # Pairs 0-5: hard and soft boundaries, half plane / disc / blobs / stripe, grey and
