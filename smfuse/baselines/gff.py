@@ -175,7 +175,8 @@ def fuse(a: np.ndarray, b: np.ndarray, *, r1: int = R1, eps1: float = EPS1, r2: 
     With the defaults, the output equals pixel for pixel the lossless GFF results
     published with Liu et al.'s 2020 survey (Lytro pairs 01, 02 and 05), which were
     made with the authors' MATLAB code; ``quantize_weights=False`` changes about 0.5 %
-    of the pixels by one grey level.
+    of the pixels by one grey level. On the 20 Lytro pairs it gives the survey's GFF
+    means, QAB/F 0.7598 and QMI 1.0980 (:mod:`smfuse.metrics`).
 
     References
     ----------
