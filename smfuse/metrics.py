@@ -670,7 +670,8 @@ def qy(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     Returns
     -------
     float
-        In [0, 1] for any real images; about 0.97-0.99 for good methods on Lytro.
+        At most 1 (``qy(a, a, a) == 1``); each window's term lies in [-1, 1], and the mean
+        is in [0, 1] on natural images (0.93-0.99 for the survey's methods on Lytro).
 
     Notes
     -----
