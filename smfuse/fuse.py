@@ -1,0 +1,165 @@
+"""Fusion: sources -> grey pair -> mask generator -> mask -> fused image.
+
+The authors run the whole image through the network at once and put the mask from the
+grey pair on the RGB sources directly, with no post-processing. We do the same, except:
+
+* large images are processed in tiles with a halo of 4 pixels (the 9x9 receptive
+  field), which gives the same mask as the untiled pass (every output pixel sees exactly
+  the same input window; the image border is padded the same way);
+* the fused image keeps the input's dtype and range (the authors' writer min-max
+  stretches its output; we do not);
+* where MG is exactly 0.5 (MF = 0.5 in the authors' code) we take the first source, so
+  the output is always one of the two source pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .io import check_pair, to_gray
+from .model import RECEPTIVE_FIELD, MaskGenerator, to_network_input
+
+__all__ = ["predict_logits", "fuse", "FuseResult", "DEFAULT_WEIGHTS", "load_model", "HALO"]
+
+HALO = RECEPTIVE_FIELD // 2
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "smfuse.pt"
+
+
+@dataclass
+class FuseResult:
+    """Output of :func:`fuse`.
+
+    Attributes
+    ----------
+    fused : ndarray
+        Same shape and dtype as the sources.
+    mask : (H, W) bool ndarray
+        MF: True where the second source was taken.
+    mg : (H, W) float32 ndarray
+        The continuous map MG in [0, 1].
+    """
+
+    fused: np.ndarray
+    mask: np.ndarray
+    mg: np.ndarray
+
+
+def load_model(weights: str | None = None) -> MaskGenerator:
+    """A mask generator in eval mode from a weights spec.
+
+    Parameters
+    ----------
+    weights : str, optional
+        ``None`` for the weights shipped with the package, a path to one of our
+        checkpoints, or ``official:PATH`` for the authors' TensorFlow checkpoint (see
+        :func:`smfuse.checkpoint.load_weights`).
+    """
+    from .checkpoint import load_weights
+
+    if weights is None:
+        if not DEFAULT_WEIGHTS.is_file():
+            raise ValueError(f"no shipped weights at {DEFAULT_WEIGHTS.name}; pass weights explicitly")
+        weights = str(DEFAULT_WEIGHTS)
+    model = load_weights(weights)
+    return model.eval()
+
+
+@torch.inference_mode()
+def _forward(model: MaskGenerator, g1: np.ndarray, g2: np.ndarray) -> np.ndarray:
+    dev = next(model.parameters()).device
+    x1 = to_network_input(torch.from_numpy(np.ascontiguousarray(g1, np.float32))[None, None]).to(dev)
+    x2 = to_network_input(torch.from_numpy(np.ascontiguousarray(g2, np.float32))[None, None]).to(dev)
+    x1 = x1.contiguous(memory_format=torch.channels_last)
+    x2 = x2.contiguous(memory_format=torch.channels_last)
+    return model.logits(x1, x2)[0, 0].float().cpu().numpy()
+
+
+def _starts(n: int, tile: int) -> list[int]:
+    return list(range(0, n, tile))
+
+
+def predict_logits(model: MaskGenerator, g1: np.ndarray, g2: np.ndarray, *, tile: int | None = 512) -> np.ndarray:
+    """The decoder output z of a grey pair (``MG = tanh(z) / 2 + 0.5``), tiled when large.
+
+    The mask is ``z > 0`` (the same as ``MG > 0.5``); thresholding z rather than MG keeps
+    tiled and untiled masks identical: the vectorised and scalar tanh of the CPU kernels
+    can differ in the last bit, and oneDNN's convolutions can differ by an ulp between
+    tensor widths, so z itself may differ by ~1e-8 between tilings.
+
+    Parameters
+    ----------
+    model : MaskGenerator
+    g1, g2 : (H, W) ndarray
+        Grey sources in [0, 1].
+    tile : int or None
+        Side of the output tiles (each read with a ``HALO``-pixel margin); ``None``
+        runs the whole image at once. Tiles narrower than 2 * HALO + 1 at the right or
+        bottom edge are merged into their neighbour.
+
+    Returns
+    -------
+    z : (H, W) float32 ndarray
+    """
+    g1 = np.asarray(g1, dtype=np.float32)
+    g2 = np.asarray(g2, dtype=np.float32)
+    if g1.ndim != 2 or g1.shape != g2.shape:
+        raise ValueError(f"expected two grey (H, W) images of one size, got {g1.shape} and {g2.shape}")
+    h, w = g1.shape
+    if tile is None or (h <= tile and w <= tile):
+        return _forward(model, g1, g2)
+    if tile < 2 * HALO + 1:
+        raise ValueError(f"tile must be at least {2 * HALO + 1} pixels, got {tile}")
+    out = np.empty((h, w), np.float32)
+    ys = _merge_small(_starts(h, tile), h)
+    xs = _merge_small(_starts(w, tile), w)
+    for i, y0 in enumerate(ys):
+        y1 = ys[i + 1] if i + 1 < len(ys) else h
+        for j, x0 in enumerate(xs):
+            x1 = xs[j + 1] if j + 1 < len(xs) else w
+            ty0, ty1 = max(0, y0 - HALO), min(h, y1 + HALO)
+            tx0, tx1 = max(0, x0 - HALO), min(w, x1 + HALO)
+            z = _forward(model, g1[ty0:ty1, tx0:tx1], g2[ty0:ty1, tx0:tx1])
+            out[y0:y1, x0:x1] = z[y0 - ty0:y0 - ty0 + (y1 - y0), x0 - tx0:x0 - tx0 + (x1 - x0)]
+    return out
+
+
+def _merge_small(starts: list[int], n: int) -> list[int]:
+    if len(starts) > 1 and n - starts[-1] < 2 * HALO + 1:
+        starts = starts[:-1]
+    return starts
+
+
+def fuse(a: np.ndarray, b: np.ndarray, model: MaskGenerator | None = None, *, tile: int | None = 512) -> FuseResult:
+    """Fuse two registered multi-focus sources with the mask generator.
+
+    ``IF = MF * I2 + (1 - MF) * I1`` (the mask selects the second source), with MF from
+    the grey pair (MATLAB ``rgb2gray`` for 8-bit colour) applied to every channel.
+
+    Parameters
+    ----------
+    a, b : (H, W) or (H, W, 3) ndarray
+        The first (near-focus) and second (far-focus) source, same shape and dtype
+        (uint8, uint16, or float in [0, 1]).
+    model : MaskGenerator, optional
+        Defaults to the weights shipped with the package.
+    tile : int or None
+        See :func:`predict_logits`.
+
+    Returns
+    -------
+    FuseResult
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    check_pair(a, b)
+    if model is None:
+        model = load_model()
+    z = predict_logits(model, to_gray(a), to_gray(b), tile=tile)
+    mask = z > 0
+    mg = np.tanh(z) / 2 + 0.5
+    sel = mask[..., None] if a.ndim == 3 else mask
+    fused = np.where(sel, b, a)
+    return FuseResult(fused=fused, mask=mask, mg=mg)

@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+import torch
+
+from smfuse.data import synthetic_pair
+from smfuse.fuse import HALO, fuse, predict_logits
+from smfuse.io import to_gray
+from smfuse.model import MaskGenerator
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(3)
+    return MaskGenerator().eval()
+
+
+def test_tiled_mask_equals_untiled(net):
+    p = synthetic_pair(1, size=200)
+    full = fuse(p.a, p.b, net, tile=None)
+    for tile in (64, 97, 2 * HALO + 1):
+        tiled = fuse(p.a, p.b, net, tile=tile)
+        np.testing.assert_array_equal(tiled.mask, full.mask)
+        np.testing.assert_array_equal(tiled.fused, full.fused)
+        np.testing.assert_allclose(tiled.mg, full.mg, atol=1e-6)
+
+
+def test_tiles_need_the_receptive_field(net):
+    rng = np.random.default_rng(0)
+    g1, g2 = rng.random((40, 40)), rng.random((40, 40))
+    with pytest.raises(ValueError, match="at least 9"):
+        predict_logits(net, g1, g2, tile=5)
+
+
+def test_colour_fusion_takes_whole_pixels_from_one_source(net):
+    p = synthetic_pair(1, size=96)  # colour
+    res = fuse(p.a, p.b, net)
+    assert res.fused.shape == p.a.shape and res.fused.dtype == np.uint8
+    from_b = np.all(res.fused == p.b, axis=2)
+    from_a = np.all(res.fused == p.a, axis=2)
+    assert np.all(from_a | from_b)
+    np.testing.assert_array_equal(res.fused[res.mask], p.b[res.mask])
+    np.testing.assert_array_equal(res.fused[~res.mask], p.a[~res.mask])
+    # the mask comes from the grey pair
+    z = predict_logits(net, to_gray(p.a), to_gray(p.b), tile=None)
+    np.testing.assert_array_equal(res.mask, z > 0)
+
+
+def test_uint16_and_float_keep_their_dtype(net, rng):
+    a16 = rng.integers(0, 65536, (40, 30)).astype(np.uint16)
+    b16 = rng.integers(0, 65536, (40, 30)).astype(np.uint16)
+    out = fuse(a16, b16, net).fused
+    assert out.dtype == np.uint16 and out.max() > 255  # no rescaling to 8 bit
+    af, bf = a16.astype(np.float32) / 65535, b16.astype(np.float32) / 65535
+    outf = fuse(af, bf, net).fused
+    assert outf.dtype == np.float32
+    np.testing.assert_allclose(outf, out.astype(np.float32) / 65535, atol=1e-7)
+
+
+def test_mask_selects_the_second_source():
+    # a network whose decoder always outputs z > 0 picks b everywhere
+    net = MaskGenerator().eval()
+    with torch.no_grad():
+        net.dec3.weight.zero_()
+        net.dec3.bias.fill_(1.0)
+    a = np.zeros((20, 20), np.uint8)
+    b = np.full((20, 20), 9, np.uint8)
+    res = fuse(a, b, net)
+    assert res.mask.all() and (res.fused == 9).all()
+    assert res.mg == pytest.approx(np.tanh(1.0) / 2 + 0.5)
+
+
+def test_bad_pairs(net):
+    with pytest.raises(ValueError, match="differ in size"):
+        fuse(np.zeros((20, 20), np.uint8), np.zeros((20, 21), np.uint8), net)
+    with pytest.raises(ValueError, match="grey"):
+        fuse(np.zeros((20, 20), np.uint8), np.zeros((20, 20, 3), np.uint8), net)
+    nan = np.zeros((20, 20), np.float32)
+    nan[3, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        fuse(nan, np.zeros((20, 20), np.float32), net)
