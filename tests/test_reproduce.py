@@ -1,0 +1,102 @@
+"""Tests of smfuse.reproduce on tiny temporary notebooks (each starts a kernel: a few seconds)."""
+
+import json
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from smfuse import reproduce
+
+
+def _notebook(folder, name, body):
+    params = new_code_cell('profile = "quick"\nout_dir = None')
+    params.metadata["tags"] = ["parameters"]
+    nb = new_notebook(cells=[new_markdown_cell(f"# {name}"), params, new_code_cell(body)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+WRITE_CLAIM = """
+from smfuse import report
+rep = report.Report(NAME, out_dir)
+rep.claim("a claim | with a pipe", ours=1.5, published="2 (paper)", file="x.csv")
+print("profile is", profile)
+"""
+
+
+@pytest.fixture
+def nbdir(tmp_path):
+    d = tmp_path / "notebooks"
+    d.mkdir()
+    return d
+
+
+def test_select_notebooks(nbdir):
+    for n in ("01-alpha", "02-beta", "10-gamma"):
+        _notebook(nbdir, n, "pass")
+    nbs = reproduce.list_notebooks(nbdir)
+    assert [p.stem for p in nbs] == ["01-alpha", "02-beta", "10-gamma"]
+    assert [p.stem for p in reproduce.select_notebooks(nbs, None)] == ["01-alpha", "02-beta", "10-gamma"]
+    assert [p.stem for p in reproduce.select_notebooks(nbs, ["10", "beta"])] == ["02-beta", "10-gamma"]
+    assert [p.stem for p in reproduce.select_notebooks(nbs, "1,01-alpha")] == ["01-alpha"]
+    with pytest.raises(ValueError, match="matches no notebook.*01-alpha"):
+        reproduce.select_notebooks(nbs, ["zeta"])
+
+
+@pytest.mark.slow
+def test_failing_notebook_stops_the_run_with_its_name(nbdir, tmp_path):
+    _notebook(nbdir, "01-good", WRITE_CLAIM.replace("NAME", '"01-good"'))
+    _notebook(nbdir, "02-bad", "x = 1\nassert x == 2, 'the numbers are off'")
+    _notebook(nbdir, "03-later", "raise SystemExit('must not run')")
+    out = tmp_path / "results"
+    lines = []
+    status = reproduce.run(out=out, notebooks=nbdir, log=lines.append)
+    assert status == 1
+    text = "\n".join(lines)
+    assert "02-bad: FAILED" in text and "AssertionError: the numbers are off" in text
+    assert "03-later" not in "".join(line for line in lines if "..." in line and "03" in line)
+    # the failed notebook cannot pass for a result; the later one never ran
+    assert not (out / "02-bad" / "02-bad.ipynb").exists()
+    assert (out / "02-bad" / "02-bad.FAILED.ipynb").is_file()
+    assert not (out / "03-later").exists()
+    summary = (out / "SUMMARY.md").read_text()
+    assert "FAILED at 02-bad" in summary and "AssertionError" in summary
+    assert "| 03-later | not run |" in summary
+    # the good notebook's claim made it, pipes escaped
+    assert "a claim \\| with a pipe" in summary and "| 1.5000 |" in summary
+
+
+@pytest.mark.slow
+def test_successful_run_strips_timestamps_and_paths(nbdir, tmp_path):
+    _notebook(nbdir, "01-good", WRITE_CLAIM.replace("NAME", '"01-good"'))
+    out = tmp_path / "results"
+    assert reproduce.run(profile="full", out=out, notebooks=nbdir, log=lambda s: None) == 0
+    executed = out / "01-good" / "01-good.ipynb"
+    nb = nbformat.read(executed, as_version=4)
+    pm = nb.metadata["papermill"]
+    assert pm["parameters"]["profile"] == "full"
+    for key in ("start_time", "end_time", "duration", "input_path", "output_path"):
+        assert key not in pm
+    for cell in nb.cells:
+        assert "execution" not in cell.metadata
+        assert not {"start_time", "end_time", "duration"} & set(cell.metadata.get("papermill", {}))
+    raw = executed.read_text()
+    assert str(tmp_path) not in raw, "no absolute path may be written into the executed notebook"
+    assert "profile is full" in raw
+    assert json.loads((out / "01-good" / "claims.json").read_text())[0]["ours"] == "1.5000"
+    summary = (out / "SUMMARY.md").read_text()
+    assert "All 1 notebooks ran." in summary and "| 01-good | ok |" in summary
+    assert (out / "timings.csv").read_text().startswith("notebook,status,seconds")
+
+
+def test_bad_profile_and_empty_folder(nbdir):
+    with pytest.raises(ValueError, match="profile"):
+        reproduce.run(profile="medium", notebooks=nbdir)
+    with pytest.raises(ValueError, match="no notebooks"):
+        reproduce.run(notebooks=nbdir)
+
+
+def test_main_reports_errors_in_one_line(capsys):
+    assert reproduce.main(["--only", "no-such-notebook"]) == 2
+    assert "matches no notebook" in capsys.readouterr().err
