@@ -23,10 +23,28 @@ import torch
 from .io import check_pair, to_gray
 from .model import RECEPTIVE_FIELD, MaskGenerator, to_network_input
 
-__all__ = ["predict_logits", "fuse", "FuseResult", "DEFAULT_WEIGHTS", "load_model", "HALO"]
+__all__ = ["predict_logits", "fuse", "FuseResult", "DEFAULT_VARIANT", "DEFAULT_WEIGHTS", "shipped_weights", "load_model", "HALO"]
 
 HALO = RECEPTIVE_FIELD // 2
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "smfuse.pt"
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+# The shipped default: the variant that scores best on Lytro (notebooks/05-evaluation).
+DEFAULT_VARIANT = "paper"
+DEFAULT_WEIGHTS = WEIGHTS_DIR / f"smfuse_{DEFAULT_VARIANT}.pt"
+
+
+def shipped_weights(variant: str = DEFAULT_VARIANT) -> Path:
+    """Path of the weights shipped with the package for a loss variant ('code' or 'paper').
+
+    Each file carries its training configuration and timing in its metadata; how they
+    were made is in ``smfuse/weights/README.md``.
+    """
+    if variant not in ("code", "paper"):
+        raise ValueError(f"variant must be 'code' or 'paper', got {variant!r}")
+    path = WEIGHTS_DIR / f"smfuse_{variant}.pt"
+    if not path.is_file():
+        raise ValueError(f"no shipped weights for the {variant!r} variant ({path.name}); train them with "
+                         f"`smfuse train --config full --set variant={variant}`")
+    return path
 
 
 @dataclass
@@ -61,9 +79,7 @@ def load_model(weights: str | None = None) -> MaskGenerator:
     from .checkpoint import load_weights
 
     if weights is None:
-        if not DEFAULT_WEIGHTS.is_file():
-            raise ValueError(f"no shipped weights at {DEFAULT_WEIGHTS.name}; pass weights explicitly")
-        weights = str(DEFAULT_WEIGHTS)
+        weights = str(shipped_weights())
     model = load_weights(weights)
     return model.eval()
 

@@ -10,7 +10,8 @@ from smfuse.data import data_root, synthetic_pair
 from smfuse.guided_block import initial_mask
 from smfuse.io import read_image, to_gray
 
-METHODS = sorted(BASELINES)
+CLASSICAL = ["average", "dwt", "gff", "laplacian", "mi"]
+METHODS = CLASSICAL  # the SMFuse entries need weights: tested below
 DECISION_BASED = ["dwt", "laplacian", "gff", "mi"]
 
 
@@ -210,3 +211,16 @@ def test_gff_reproduces_the_published_lytro_means():
     print(f"GFF on Lytro: QAB/F {np.mean(qabf):.5f}, QMI {np.mean(qmi):.5f}")
     assert abs(np.mean(qabf) - 0.7598) < 0.01
     assert abs(np.mean(qmi) - 1.0980) < 0.01
+
+
+def test_smfuse_entries_are_registered():
+    assert {"smfuse_authors", "smfuse_code", "smfuse_paper"} <= set(BASELINES)
+    assert set(BASELINES) - {"smfuse_authors", "smfuse_code", "smfuse_paper"} == set(CLASSICAL)
+
+
+def test_smfuse_authors_entry_fuses_with_the_released_weights():
+    require("train")
+    p = synthetic_pair(1, size=64)
+    fused = get_baseline("smfuse_authors")(p.a, p.b)
+    assert fused.shape == p.a.shape and fused.dtype == np.uint8
+    assert np.all(np.all(fused == p.a, axis=2) | np.all(fused == p.b, axis=2))

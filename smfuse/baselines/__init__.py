@@ -13,6 +13,9 @@ dwt        wavelet, max-abs details, mean approximation (:mod:`~.dwt`)
 laplacian  Burt-Adelson Laplacian pyramid, max-abs details (:mod:`~.laplacian_pyramid`)
 gff        guided filtering fusion, Li, Kang, Hu 2013 (:mod:`~.gff`)
 mi         SMFuse's initial mask MI used as the decision (:mod:`~.mi`)
+smfuse_authors  SMFuse with the authors' epoch-617 weights (:mod:`~.smfuse_net`)
+smfuse_code     SMFuse with our weights, ``code`` loss variant
+smfuse_paper    SMFuse with our weights, ``paper`` loss variant
 ========== ================================================================
 """
 
@@ -22,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import average, dwt, gff, laplacian_pyramid, mi
+from . import average, dwt, gff, laplacian_pyramid, mi, smfuse_net
 
 __all__ = ["BASELINES", "get_baseline", "FuseFn"]
 
@@ -34,9 +37,9 @@ BASELINES: dict[str, FuseFn] = {
     "laplacian": laplacian_pyramid.fuse,
     "gff": gff.fuse,
     "mi": mi.fuse,
-    # SMFuse itself goes here, once smfuse/fuse.py provides it (same signature):
-    # "smfuse_authors": <fuse with the authors' released weights>,
-    # "smfuse_ours": <fuse with our trained weights>,
+    "smfuse_authors": smfuse_net.authors,
+    "smfuse_code": smfuse_net.ours_code,
+    "smfuse_paper": smfuse_net.ours_paper,
 }
 
 
