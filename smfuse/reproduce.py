@@ -270,12 +270,18 @@ def _versions() -> str:
     return ", ".join(parts)
 
 
-def write_summary(out: Path, records: list[_Record], profile: str) -> Path:
-    """Write ``out/SUMMARY.md`` and ``out/timings.csv`` from the notebooks' claims and times."""
+def write_summary(out: Path, records: list[_Record], profile: str, *, partial: bool = False) -> Path:
+    """Write ``out/SUMMARY.md`` and ``out/timings.csv`` from the notebooks' claims and times.
+
+    ``partial``: only some notebooks were selected (``--only``); the summary says so.
+    """
     failed = [r for r in records if r.status == "FAILED"]
     lines = ["# Reproduction summary", "",
              f"Profile **{profile}**; {_versions()}. Written by `python -m smfuse.reproduce`; every number below "
              "comes from the notebook run named beside it.", ""]
+    if partial:
+        lines += [f"Only the selected notebooks ran ({', '.join(r.name for r in records)}); run without `--only` "
+                  "for the complete summary.", ""]
     if failed:
         lines += [f"**FAILED at {failed[0].name}:** {_md(failed[0].error)}. Later notebooks did not run; "
                   "results below are incomplete.", ""]
@@ -367,7 +373,8 @@ def run(profile: str = "quick", out: str | os.PathLike = "results", only=None, *
                 f"    executed notebook: {nb_out / (path.stem + '.FAILED.ipynb')}")
             status = 1
             break
-    summary = write_summary(out, records, profile)
+    partial = len(paths) < len(list_notebooks(notebooks))
+    summary = write_summary(out, records, profile, partial=partial)
     log(f"{'FAILED' if status else 'done'}: {sum(r.status == 'ok' for r in records)}/{len(records)} notebooks in "
         f"{time.perf_counter() - t_all:.1f} s; summary: {summary}")
     return status
