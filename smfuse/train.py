@@ -1,0 +1,368 @@
+"""Self-supervised training of the mask generator from source pairs alone.
+
+For every training pair the guided block's initial mask MI is computed once from the
+sources and cached; each step draws a batch of random patches (seeded by the step
+number, so a resumed run replays exactly the batches it would have drawn) and
+minimises ``L = gra_weight * Lgra + map_weight * Lmap`` with Adam.
+
+Departures from the authors' schedule (Adam 1e-4, 84x84 patches at stride 10 in order,
+batch 32, ~750k iterations on a GPU) are named fields of :class:`TrainConfig`; the
+``full`` configuration is the one we measured to reach the authors' quality on a 2-core
+CPU in minutes (see the README and ``notebooks/04-training.ipynb``).
+
+Distributed: run under ``torchrun`` and every process draws the same global batch and
+trains on its own slice with DistributedDataParallel (gloo on CPU, NCCL on GPUs), so a
+step gives the same update as one process with the whole batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data import Pair, load_dataset
+from .guided_block import initial_mask
+from .io import to_gray
+from .losses import SMFuseLoss
+from .model import MaskGenerator, to_network_input
+
+__all__ = ["TrainConfig", "CONFIGS", "TrainingSet", "train", "mask_agreement", "get_config"]
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run.
+
+    Attributes
+    ----------
+    variant : {'code', 'paper'}
+        Loss variant (:mod:`smfuse.losses`).
+    steps : int
+        Optimiser steps.
+    batch_size, patch_size : int
+        Global batch of random square patches.
+    lr : float
+        Adam learning rate (the authors: 1e-4).
+    map_weight, gra_weight : float
+        Loss weights (the authors: 10 and 1).
+    init : {'pytorch', 'authors'}
+        Weight initialisation (:class:`smfuse.model.MaskGenerator`).
+    dataset : str
+        Training pairs (:func:`smfuse.data.load_dataset` name); ``train`` is the
+        authors' 20 grey Lytro pairs.
+    limit : int or None
+        Use only the first ``limit`` pairs.
+    holdout : int
+        Keep the last ``holdout`` pairs out of training (evaluated separately).
+    eval_every, checkpoint_every, log_every : int
+        In steps; 0 disables.
+    seed : int
+    threads : int or None
+        ``torch.set_num_threads``; None leaves torch's default.
+    device : str
+        ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
+    init_from : str or None
+        A weights spec to start from (fine-tuning).
+    mi_weight : float or None
+        Patch sampling: a patch is kept with probability proportional to
+        ``1 + (mi_weight - 1) * mean(MI)``, so patches where the second source is sharp
+        are drawn up to ``mi_weight`` times as often. 1 samples uniformly. The ``code``
+        loss pushes a pixel with MI = 0 twice as hard as one with MI = 1 (the label -1
+        sits on the L1 branch of smooth-L1), so only regions where MI = 1 on more than
+        2/3 of the pixels end up above 0.5; ``mi_weight = 2`` restores the balance.
+        None: 2 for the ``code`` variant, 1 for ``paper`` (whose loss is symmetric).
+    """
+
+    variant: str = "code"
+    steps: int = 2000
+    batch_size: int = 16
+    patch_size: int = 64
+    lr: float = 1e-3
+    map_weight: float = 10.0
+    gra_weight: float = 1.0
+    init: str = "pytorch"
+    dataset: str = "train"
+    limit: int | None = None
+    holdout: int = 0
+    eval_every: int = 250
+    checkpoint_every: int = 500
+    log_every: int = 10
+    seed: int = 0
+    threads: int | None = None
+    device: str = "auto"
+    init_from: str | None = None
+    mi_weight: float | None = None
+
+    @property
+    def patch_mi_weight(self) -> float:
+        if self.mi_weight is not None:
+            return self.mi_weight
+        return 2.0 if self.variant == "code" else 1.0
+
+    def replace(self, **kw) -> "TrainConfig":
+        unknown = set(kw) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ValueError(f"unknown training option(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **kw)
+
+
+CONFIGS: dict[str, TrainConfig] = {
+    # For tests and CI: a minute or two on 2 cores, on whatever data is present.
+    "quick": TrainConfig(steps=300, batch_size=8, patch_size=64, lr=2e-3, dataset="synthetic", eval_every=100,
+                         checkpoint_every=100, log_every=10),
+    # The configuration of the shipped weights (see README for how it was chosen).
+    "full": TrainConfig(steps=2000, eval_every=500),
+}
+
+
+def get_config(name: str, **overrides) -> TrainConfig:
+    """A named configuration (``quick`` or ``full``) with overrides."""
+    if name not in CONFIGS:
+        raise ValueError(f"unknown configuration {name!r}; choose one of {', '.join(CONFIGS)}")
+    return CONFIGS[name].replace(**overrides)
+
+
+class TrainingSet:
+    """Grey sources in [0, 1] and their cached initial masks MI, as float32 tensors.
+
+    Parameters
+    ----------
+    pairs : list of Pair
+    """
+
+    def __init__(self, pairs: list[Pair]) -> None:
+        if not pairs:
+            raise ValueError("no training pairs")
+        self.names = [p.name for p in pairs]
+        self.g1, self.g2, self.mi = [], [], []
+        for p in pairs:
+            g1, g2 = to_gray(p.a).astype(np.float32), to_gray(p.b).astype(np.float32)
+            self.g1.append(torch.from_numpy(g1))
+            self.g2.append(torch.from_numpy(g2))
+            self.mi.append(torch.from_numpy(initial_mask(g1, g2).astype(np.float32)))
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def batch(self, step: int, size: int, patch: int, seed: int,
+              mi_weight: float = 1.0) -> tuple[torch.Tensor, ...]:
+        """The batch of step ``step``: (x1, x2, mi), each (size, 1, patch, patch).
+
+        Pairs are drawn with probability proportional to their area, positions
+        uniformly, then kept with probability ``(1 + (mi_weight - 1) mean(MI)) /
+        max(1, mi_weight)`` (see :class:`TrainConfig`); the generator is seeded by
+        ``(seed, step)`` alone.
+        """
+        if mi_weight <= 0:
+            raise ValueError(f"mi_weight must be > 0, got {mi_weight}")
+        g = np.random.default_rng([seed, step])
+        areas = np.array([t.numel() for t in self.g1], dtype=np.float64)
+        top = max(1.0, mi_weight)
+        x1, x2, mi = [], [], []
+        while len(x1) < size:
+            i = int(g.choice(len(self), p=areas / areas.sum()))
+            h, w = self.g1[i].shape
+            if h < patch or w < patch:
+                raise ValueError(f"pair {self.names[i]} ({h}x{w}) is smaller than the patch size {patch}")
+            y, x = int(g.integers(0, h - patch + 1)), int(g.integers(0, w - patch + 1))
+            if mi_weight != 1.0:
+                frac = float(self.mi[i][y:y + patch, x:x + patch].mean())
+                if g.random() * top >= 1 + (mi_weight - 1) * frac:
+                    continue
+            x1.append(self.g1[i][y:y + patch, x:x + patch])
+            x2.append(self.g2[i][y:y + patch, x:x + patch])
+            mi.append(self.mi[i][y:y + patch, x:x + patch])
+        st = lambda ts: torch.stack(ts)[:, None]  # noqa: E731
+        return to_network_input(st(x1)), to_network_input(st(x2)), st(mi)
+
+
+@torch.inference_mode()
+def mask_agreement(model: MaskGenerator, data: TrainingSet) -> np.ndarray:
+    """Per-pair fraction of pixels where MF (``MG > 0.5``) equals MI."""
+    from .fuse import predict_logits
+
+    was_training = model.training
+    model.eval()
+    out = []
+    for g1, g2, mi in zip(data.g1, data.g2, data.mi):
+        z = predict_logits(model, g1.numpy(), g2.numpy(), tile=None)
+        out.append(float(((z > 0) == (mi.numpy() > 0.5)).mean()))
+    model.train(was_training)
+    return np.array(out)
+
+
+def _dist():
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but CUDA is not available")
+    return torch.device(name)
+
+
+def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = False,
+          pairs: list[Pair] | None = None, progress: bool = True) -> dict:
+    """Train a mask generator.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    out_dir : path
+        Receives ``config.json``, ``log.csv`` (step, losses, patches/s, MF/MI agreement
+        at evaluation steps), ``checkpoint.pt`` (latest, with optimiser state, for
+        ``resume``) and ``final.pt``.
+    resume : bool
+        Continue from ``out_dir/checkpoint.pt`` (same configuration required).
+    pairs : list of Pair, optional
+        Training pairs; default ``load_dataset(config.dataset, limit=config.limit)``.
+    progress : bool
+        Show a tqdm progress bar (rank 0 only).
+
+    Returns
+    -------
+    dict
+        ``model`` (MaskGenerator), ``agreement`` (per training pair, final),
+        ``holdout_agreement``, ``seconds``, ``steps``.
+    """
+    from tqdm.auto import tqdm
+
+    from .checkpoint import read_checkpoint, save_checkpoint
+
+    rank, world = _dist()
+    out = Path(out_dir)
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+    if config.batch_size % world:
+        raise ValueError(f"batch_size {config.batch_size} is not divisible by the {world} processes")
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = _pick_device(config.device)
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", rank % torch.cuda.device_count())
+
+    if pairs is None:
+        pairs = load_dataset(config.dataset, limit=config.limit)
+    if config.holdout:
+        if config.holdout >= len(pairs):
+            raise ValueError(f"holdout {config.holdout} leaves no training pairs of {len(pairs)}")
+        train_set, held = TrainingSet(pairs[:-config.holdout]), TrainingSet(pairs[-config.holdout:])
+    else:
+        train_set, held = TrainingSet(pairs), None
+
+    torch.manual_seed(config.seed)
+    if config.init_from:
+        from .checkpoint import load_weights
+
+        model = load_weights(config.init_from)
+    else:
+        model = MaskGenerator(init=config.init)
+    model = model.to(device).to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, 0.999), eps=1e-8)
+    start = 0
+    ckpt = out / "checkpoint.pt"
+    cfg_dict = dataclasses.asdict(config)
+    if resume:
+        state = read_checkpoint(ckpt)
+        saved = state.get("meta", {}).get("config")
+        if saved is not None and {k: v for k, v in saved.items() if k != "steps"} != {
+                k: v for k, v in cfg_dict.items() if k != "steps"}:
+            raise ValueError(f"{ckpt}: was written with a different configuration; cannot resume")
+        model.load_state_dict(state["state_dict"])
+        opt.load_state_dict(state["optimizer"])
+        start = int(state["step"])
+    net = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        net = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
+    loss_fn = SMFuseLoss(config.variant, config.map_weight, config.gra_weight)
+
+    log_path = out / "log.csv"
+    fields = ["step", "loss", "map", "gra", "patches_per_s", "seconds", "agreement", "holdout_agreement"]
+    if rank == 0:
+        (out / "config.json").write_text(json.dumps(cfg_dict, indent=2) + "\n")
+        if not resume or not log_path.exists():
+            with open(log_path, "w", newline="") as f:
+                csv.writer(f).writerow(fields)
+    logf = open(log_path, "a", newline="") if rank == 0 else None
+    writer = csv.DictWriter(logf, fieldnames=fields) if logf else None
+
+    per_rank = config.batch_size // world
+    t0 = time.perf_counter()
+    elapsed0 = 0.0
+    if resume:
+        elapsed0 = _last_seconds(log_path)
+    bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=not progress or rank != 0,
+               desc=f"train ({config.variant})", unit="step")
+    model.train()
+    last_t, last_step = time.perf_counter(), start
+    try:
+        for step in bar:
+            x1, x2, mi = train_set.batch(step, config.batch_size, config.patch_size, config.seed, config.patch_mi_weight)
+            sl = slice(rank * per_rank, (rank + 1) * per_rank)
+            x1, x2, mi = (t[sl].to(device).contiguous(memory_format=torch.channels_last) for t in (x1, x2, mi))
+            mg = net(x1, x2)
+            terms = loss_fn(mg, x1, x2, mi)
+            opt.zero_grad(set_to_none=True)
+            terms.total.backward()
+            opt.step()
+            done = step + 1
+            row = None
+            if rank == 0 and (done % max(config.log_every, 1) == 0 or done == config.steps):
+                now = time.perf_counter()
+                rate = (done - last_step) * config.batch_size / max(now - last_t, 1e-9)
+                last_t, last_step = now, done
+                row = {"step": done, "loss": f"{terms.total.item():.6g}", "map": f"{terms.map.item():.6g}",
+                       "gra": f"{terms.gra.item():.6g}", "patches_per_s": f"{rate:.1f}",
+                       "seconds": f"{elapsed0 + now - t0:.1f}", "agreement": "", "holdout_agreement": ""}
+                bar.set_postfix(loss=f"{terms.total.item():.4f}")
+            if rank == 0 and config.eval_every and (done % config.eval_every == 0 or done == config.steps):
+                row = row or {"step": done, "loss": f"{terms.total.item():.6g}", "map": f"{terms.map.item():.6g}",
+                              "gra": f"{terms.gra.item():.6g}", "patches_per_s": "",
+                              "seconds": f"{elapsed0 + time.perf_counter() - t0:.1f}"}
+                row["agreement"] = f"{mask_agreement(model, train_set).mean():.5f}"
+                row["holdout_agreement"] = f"{mask_agreement(model, held).mean():.5f}" if held else ""
+                last_t = time.perf_counter()  # evaluation time is not training throughput
+            if row is not None:
+                writer.writerow(row)
+                logf.flush()
+            if rank == 0 and config.checkpoint_every and done % config.checkpoint_every == 0 and done < config.steps:
+                save_checkpoint(ckpt, model, meta={"config": cfg_dict}, optimizer=opt, step=done)
+    finally:
+        if logf:
+            logf.close()
+    seconds = elapsed0 + time.perf_counter() - t0
+    result = {"model": model.eval(), "steps": config.steps, "seconds": seconds}
+    if rank == 0:
+        agree = mask_agreement(model, train_set)
+        result["agreement"] = agree
+        result["holdout_agreement"] = mask_agreement(model, held) if held else None
+        meta = {"config": cfg_dict, "train_pairs": train_set.names, "seconds": round(seconds, 1),
+                "torch": str(torch.__version__), "device": str(device), "processes": world,
+                "agreement_mean": round(float(agree.mean()), 5)}
+        save_checkpoint(ckpt, model, meta=meta, optimizer=opt, step=config.steps)
+        save_checkpoint(out / "final.pt", model, meta=meta)
+    return result
+
+
+def _last_seconds(log_path: Path) -> float:
+    try:
+        rows = list(csv.DictReader(open(log_path)))
+        return float(rows[-1]["seconds"]) if rows else 0.0
+    except (OSError, KeyError, ValueError):
+        return 0.0
