@@ -43,6 +43,8 @@ __all__ = [
     "read_markdown_table",
     "authors_checkpoint",
     "load_models",
+    "WEIGHTS_ENV",
+    "weights_path",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -390,18 +392,45 @@ def authors_checkpoint() -> Path | None:
     return root / OFFICIAL_ZIP
 
 
+WEIGHTS_ENV = "SMFUSE_WEIGHTS_DIR"
+
+
+def weights_path(variant: str) -> Path | None:
+    """Our trained weights for a loss variant (``'code'`` or ``'paper'``), or ``None`` if absent.
+
+    ``smfuse_<variant>.pt`` in the folder named by ``SMFUSE_WEIGHTS_DIR``, else in the
+    package's ``smfuse/weights``.
+    """
+    from . import fuse as _fuse
+
+    if variant not in ("code", "paper"):
+        raise ValueError(f"variant must be 'code' or 'paper', got {variant!r}")
+    env = os.environ.get(WEIGHTS_ENV)
+    folder = Path(env).expanduser() if env else _fuse.WEIGHTS_DIR
+    path = folder / f"smfuse_{variant}.pt"
+    return path if path.is_file() else None
+
+
 def load_models() -> dict:
     """The mask generators the notebooks compare, each ``None`` when unavailable.
 
     Returns
     -------
     dict
-        ``"ours"``: the weights shipped with the package (``smfuse/weights/smfuse.pt``);
-        ``"authors"``: the authors' released checkpoint, epoch 617, from the data folder.
+        ``"authors"``: the authors' released checkpoint, epoch 617, from the data folder;
+        ``"ours-code"``, ``"ours-paper"``: our weights trained with each loss variant
+        (``smfuse_code.pt`` / ``smfuse_paper.pt`` shipped in ``smfuse/weights``, or in
+        the folder named by the ``SMFUSE_WEIGHTS_DIR`` environment variable, to run the
+        notebooks on freshly trained weights); ``"ours"``: the shipped default variant
+        (:data:`smfuse.fuse.DEFAULT_VARIANT`) among those.
     """
-    from .fuse import DEFAULT_WEIGHTS, load_model
+    from . import fuse as _fuse
 
-    ours = load_model() if DEFAULT_WEIGHTS.is_file() else None
+    models = {}
+    for variant in ("code", "paper"):
+        path = weights_path(variant)
+        models[f"ours-{variant}"] = _fuse.load_model(str(path)) if path is not None else None
+    models["ours"] = models[f"ours-{_fuse.DEFAULT_VARIANT}"]
     ckpt = authors_checkpoint()
-    authors = load_model(f"official:{ckpt}") if ckpt is not None else None
-    return {"ours": ours, "authors": authors}
+    models["authors"] = _fuse.load_model(f"official:{ckpt}") if ckpt is not None else None
+    return models
