@@ -10,16 +10,22 @@ grey pair on the RGB sources directly, with no post-processing. We do the same, 
   stretches its output; we do not);
 * where MG is exactly 0.5 (MF = 0.5 in the authors' code) we take the first source, so
   the output is always one of the two source pixels.
+
+On the CPU the network runs through :class:`smfuse.fast.FastLogits` (the same logits,
+summed in another order; about 3x faster than :meth:`MaskGenerator.logits`), kept with
+its buffers for each model while the model lives; ``fast=False`` runs the model itself.
 """
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .fast import FastLogits
 from .io import check_pair, to_gray
 from .model import RECEPTIVE_FIELD, MaskGenerator, to_network_input
 
@@ -84,11 +90,36 @@ def load_model(weights: str | None = None) -> MaskGenerator:
     return model.eval()
 
 
+_FAST: "weakref.WeakKeyDictionary[MaskGenerator, tuple[tuple, FastLogits]]" = weakref.WeakKeyDictionary()
+
+
+def _fast_logits(model: MaskGenerator) -> FastLogits | None:
+    """The :class:`FastLogits` of ``model`` (kept with its buffers while the model lives), or
+    None where it does not apply (not on the CPU, not float32)."""
+    params = list(model.parameters())
+    if type(model) is not MaskGenerator or any(p.device.type != "cpu" or p.dtype != torch.float32 for p in params):
+        return None
+    # parameters change in place (optimiser steps, load_state_dict): their versions tell
+    key = tuple((p.data_ptr(), p._version) for p in params)
+    cached = _FAST.get(model)
+    if cached is None:
+        fast = FastLogits(model)
+    else:
+        old_key, fast = cached
+        if old_key != key:
+            fast.load(model)
+    _FAST[model] = (key, fast)
+    return fast
+
+
 @torch.inference_mode()
-def _forward(model: MaskGenerator, g1: np.ndarray, g2: np.ndarray) -> np.ndarray:
+def _forward(model: MaskGenerator, g1: np.ndarray, g2: np.ndarray, fast: bool = True) -> np.ndarray:
     dev = next(model.parameters()).device
     x1 = to_network_input(torch.from_numpy(np.ascontiguousarray(g1, np.float32))[None, None]).to(dev)
     x2 = to_network_input(torch.from_numpy(np.ascontiguousarray(g2, np.float32))[None, None]).to(dev)
+    fl = _fast_logits(model) if fast else None
+    if fl is not None:
+        return fl(x1, x2)[0, 0].numpy()
     x1 = x1.contiguous(memory_format=torch.channels_last)
     x2 = x2.contiguous(memory_format=torch.channels_last)
     return model.logits(x1, x2)[0, 0].float().cpu().numpy()
@@ -98,7 +129,8 @@ def _starts(n: int, tile: int) -> list[int]:
     return list(range(0, n, tile))
 
 
-def predict_logits(model: MaskGenerator, g1: np.ndarray, g2: np.ndarray, *, tile: int | None = 512) -> np.ndarray:
+def predict_logits(model: MaskGenerator, g1: np.ndarray, g2: np.ndarray, *, tile: int | None = 512,
+                   fast: bool = True) -> np.ndarray:
     """The decoder output z of a grey pair (``MG = tanh(z) / 2 + 0.5``), tiled when large.
 
     The mask is ``z > 0`` (the same as ``MG > 0.5``); thresholding z rather than MG keeps
@@ -115,6 +147,11 @@ def predict_logits(model: MaskGenerator, g1: np.ndarray, g2: np.ndarray, *, tile
         Side of the output tiles (each read with a ``HALO``-pixel margin); ``None``
         runs the whole image at once. Tiles narrower than 2 * HALO + 1 at the right or
         bottom edge are merged into their neighbour.
+    fast : bool
+        On the CPU, evaluate the network with :class:`smfuse.fast.FastLogits` (the same
+        logits up to the order of the float32 sums, about 3x faster; keeps about 190 MB
+        of buffers per 520x520 tile with the model). False runs :meth:`MaskGenerator.logits` itself. Other
+        devices always run the model itself.
 
     Returns
     -------
@@ -126,7 +163,7 @@ def predict_logits(model: MaskGenerator, g1: np.ndarray, g2: np.ndarray, *, tile
         raise ValueError(f"expected two grey (H, W) images of one size, got {g1.shape} and {g2.shape}")
     h, w = g1.shape
     if tile is None or (h <= tile and w <= tile):
-        return _forward(model, g1, g2)
+        return _forward(model, g1, g2, fast)
     if tile < 2 * HALO + 1:
         raise ValueError(f"tile must be at least {2 * HALO + 1} pixels, got {tile}")
     out = np.empty((h, w), np.float32)
@@ -138,7 +175,7 @@ def predict_logits(model: MaskGenerator, g1: np.ndarray, g2: np.ndarray, *, tile
             x1 = xs[j + 1] if j + 1 < len(xs) else w
             ty0, ty1 = max(0, y0 - HALO), min(h, y1 + HALO)
             tx0, tx1 = max(0, x0 - HALO), min(w, x1 + HALO)
-            z = _forward(model, g1[ty0:ty1, tx0:tx1], g2[ty0:ty1, tx0:tx1])
+            z = _forward(model, g1[ty0:ty1, tx0:tx1], g2[ty0:ty1, tx0:tx1], fast)
             out[y0:y1, x0:x1] = z[y0 - ty0:y0 - ty0 + (y1 - y0), x0 - tx0:x0 - tx0 + (x1 - x0)]
     return out
 
@@ -149,7 +186,8 @@ def _merge_small(starts: list[int], n: int) -> list[int]:
     return starts
 
 
-def fuse(a: np.ndarray, b: np.ndarray, model: MaskGenerator | None = None, *, tile: int | None = 512) -> FuseResult:
+def fuse(a: np.ndarray, b: np.ndarray, model: MaskGenerator | None = None, *, tile: int | None = 512,
+         fast: bool = True) -> FuseResult:
     """Fuse two registered multi-focus sources with the mask generator.
 
     ``IF = MF * I2 + (1 - MF) * I1`` (the mask selects the second source), with MF from
@@ -162,7 +200,7 @@ def fuse(a: np.ndarray, b: np.ndarray, model: MaskGenerator | None = None, *, ti
         (uint8, uint16, or float in [0, 1]).
     model : MaskGenerator, optional
         Defaults to the weights shipped with the package.
-    tile : int or None
+    tile, fast
         See :func:`predict_logits`.
 
     Returns
@@ -173,7 +211,7 @@ def fuse(a: np.ndarray, b: np.ndarray, model: MaskGenerator | None = None, *, ti
     check_pair(a, b)
     if model is None:
         model = load_model()
-    z = predict_logits(model, to_gray(a), to_gray(b), tile=tile)
+    z = predict_logits(model, to_gray(a), to_gray(b), tile=tile, fast=fast)
     mask = z > 0
     mg = np.tanh(z) / 2 + 0.5
     sel = mask[..., None] if a.ndim == 3 else mask
