@@ -117,5 +117,5 @@ def test_errors():
         FastLogits(torch.nn.Conv2d(1, 1, 3))
     with pytest.raises(ValueError, match="float32"):
         FastLogits(MaskGenerator().double())
-    with pytest.raises(ValueError, match="chunk"):
+    with pytest.raises(ValueError, match="chunk and band"):
         FastLogits(net, chunk=0)
