@@ -52,6 +52,16 @@ _CL = torch.channels_last
 _leaky_relu_out = torch._C._nn.leaky_relu  # functional LeakyReLU with ``out=``
 
 
+# the padded NHWC buffers: name, channels (176 in all)
+_BUFFERS = (
+    ("p1", 16),    # conv2 input: c1 (of one branch, then of the other)
+    ("x3", 32),    # conv3 input: [c1, c2]
+    ("x4_1", 48),  # conv4 input of branch 1: [c1, c2, c3]; also decoder input
+    ("x4_2", 48),  # the same for branch 2
+    ("c4", 32),    # decoder input: [c4_1, c4_2]
+)
+
+
 def _fill_reflect_border(t: torch.Tensor) -> None:
     """Set the 1-pixel border of ``t`` (..., H + 2, W + 2) to the reflection of its interior.
 
@@ -159,6 +169,12 @@ class FastLogits:
         """Bytes held by the buffers kept between calls."""
         return self._ws.nbytes()
 
+    def reserve(self, h: int, w: int) -> None:
+        """Allocate the buffers for inputs up to H x W now (e.g. the largest tile of an image),
+        so that they are not allocated again as larger tiles come."""
+        for name, channels in _BUFFERS:
+            self._ws.get(name, channels, h, w)
+
     def release(self) -> None:
         """Free the buffers kept between calls."""
         self._ws = _Workspace()
@@ -189,10 +205,8 @@ class FastLogits:
     def _one(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
         h, w = x1.shape[-2:]
         ws = self._ws
-        p1 = ws.get("p1", 16, h, w)   # conv2 input: c1
-        x3 = ws.get("x3", 32, h, w)   # conv3 input: [c1, c2]
-        x4 = [ws.get("x4_1", 48, h, w), ws.get("x4_2", 48, h, w)]  # conv4 input: [c1, c2, c3]
-        c4 = ws.get("c4", 32, h, w)   # decoder input: [c4_1, c4_2]
+        p1, x3, x4_1, x4_2, c4 = (ws.get(name, channels, h, w) for name, channels in _BUFFERS)
+        x4 = [x4_1, x4_2]
 
         rows = max(1, self.band // w)
 

@@ -169,6 +169,9 @@ def predict_logits(model: MaskGenerator, g1: np.ndarray, g2: np.ndarray, *, tile
     out = np.empty((h, w), np.float32)
     ys = _merge_small(_starts(h, tile), h)
     xs = _merge_small(_starts(w, tile), w)
+    fl = _fast_logits(model) if fast else None
+    if fl is not None:  # the buffers for the largest tile, once
+        fl.reserve(_largest_tile(ys, h), _largest_tile(xs, w))
     for i, y0 in enumerate(ys):
         y1 = ys[i + 1] if i + 1 < len(ys) else h
         for j, x0 in enumerate(xs):
@@ -178,6 +181,12 @@ def predict_logits(model: MaskGenerator, g1: np.ndarray, g2: np.ndarray, *, tile
             z = _forward(model, g1[ty0:ty1, tx0:tx1], g2[ty0:ty1, tx0:tx1], fast)
             out[y0:y1, x0:x1] = z[y0 - ty0:y0 - ty0 + (y1 - y0), x0 - tx0:x0 - tx0 + (x1 - x0)]
     return out
+
+
+def _largest_tile(starts: list[int], n: int) -> int:
+    """Largest extent, halo included, of the tiles starting at ``starts`` along a side of ``n``."""
+    ends = starts[1:] + [n]
+    return max(min(n, e + HALO) - max(0, s - HALO) for s, e in zip(starts, ends))
 
 
 def _merge_small(starts: list[int], n: int) -> list[int]:

@@ -119,3 +119,14 @@ def test_errors():
         FastLogits(MaskGenerator().double())
     with pytest.raises(ValueError, match="chunk and band"):
         FastLogits(net, chunk=0)
+
+
+def test_tiling_reserves_the_largest_tile_once():
+    torch.manual_seed(6)
+    net = MaskGenerator().eval()
+    p = synthetic_pair(5, size=134)
+    predict_logits(net, to_gray(p.a), to_gray(p.b), tile=64)  # tiles [0, 64) and [64, 134) (6 px merged)
+    from smfuse.fuse import _fast_logits
+
+    # the largest tile, [64, 134) with a halo of 4 on its inner side: 74 pixels, padded by 1
+    assert _fast_logits(net).workspace_bytes == 176 * (74 + 2) * (74 + 2) * 4
