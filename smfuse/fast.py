@@ -2,11 +2,12 @@
 
 :meth:`smfuse.model.MaskGenerator.logits` is written to read like the paper: every layer
 pads its input (``F.pad``, reflect), concatenates the dense connections (``torch.cat``)
-and allocates its output. At inference on a CPU most of the time then goes to copying
-and to page faults on freshly allocated memory, not to arithmetic: profiled on a 520x520
-pair, the 128->64 decoder conv, the concatenations and the paddings took more than half
-of the time (see ``benchmarks/README.md``). :class:`FastLogits` computes the same
-network, with the same parameters and the same float32 arithmetic, as follows:
+and allocates its output. At inference on a CPU much of the time then goes to copying
+memory, not to arithmetic: profiled on a 520x520 pair, the 3x3 convolutions took 32 % of
+the time, the 1x1 decoder convs and their bias adds 36 %, the concatenations 14 %, the
+paddings 10 % and the LeakyReLUs 9 % (``benchmarks/profile_fuse.py``, table in
+``benchmarks/README.md``). :class:`FastLogits` computes the same network, with the same
+parameters and the same float32 arithmetic, as follows:
 
 1. Channels-last (NHWC) convolutions throughout: oneDNN's NHWC kernels are about twice as
    fast as its NCHW ones for the 32- and 48-channel inputs of ``conv3``/``conv4``.
@@ -22,8 +23,9 @@ network, with the same parameters and the same float32 arithmetic, as follows:
    ``[c4_1, c4_2]``), with the columns of ``dec1`` split and permuted to match,
    so the 128-channel concatenation is never built.
 5. The buffers are kept between calls (grow-only), and each convolution runs in bands
-   of rows whose 2 MB outputs malloc recycles: together this saves the page faults of
-   about 300 MB of fresh memory per 520x520 pair (15-25 % of the time).
+   of rows whose 2 MB outputs malloc recycles, instead of page-faulting fresh memory on
+   every call (measured on 520x520: keeping the buffers saved about 23 % of a forward,
+   the bands another 15 %).
 
 Only the order of the floating-point sums differs (oneDNN and MKL choose their own
 blocking), so the logits agree with :meth:`MaskGenerator.logits` to a few float32 ulps
@@ -72,10 +74,6 @@ def _fill_reflect_border(t: torch.Tensor) -> None:
     t[..., -1, :] = t[..., -3, :]
     t[..., :, 0] = t[..., :, 2]
     t[..., :, -1] = t[..., :, -3]
-
-
-def _interior(t: torch.Tensor) -> torch.Tensor:
-    return t[:, :, 1:-1, 1:-1]
 
 
 class _Workspace:
@@ -170,14 +168,19 @@ class FastLogits:
         return self._ws.nbytes()
 
     def reserve(self, h: int, w: int) -> None:
-        """Allocate the buffers for inputs up to H x W now (e.g. the largest tile of an image),
-        so that they are not allocated again as larger tiles come."""
-        for name, channels in _BUFFERS:
-            self._ws.get(name, channels, h, w)
+        """Allocate the buffers for inputs up to H x W now.
+
+        For the largest tile of an image, so that the buffers do not grow (and fault in
+        fresh memory) again as larger tiles come.
+        """
+        with self._lock:
+            for name, channels in _BUFFERS:
+                self._ws.get(name, channels, h, w)
 
     def release(self) -> None:
         """Free the buffers kept between calls."""
-        self._ws = _Workspace()
+        with self._lock:
+            self._ws = _Workspace()
 
     @torch.inference_mode()
     def __call__(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
