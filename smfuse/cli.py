@@ -7,6 +7,7 @@
     smfuse metrics A B FUSED [--json]
     smfuse evaluate --dataset lytro (--method NAME | --folder DIR) [-o CSV]
     smfuse train [--config quick|full] --out DIR [--resume] [--set KEY=VALUE ...]
+        (also under ``torchrun --nproc_per_node=N``: data-parallel, see smfuse.distributed)
     smfuse reproduce [--profile quick|full]
 
 Every error is one line on stderr (``smfuse: error: ...``) with exit status 2 and no
@@ -164,7 +165,20 @@ def cmd_train(args) -> int:
     from .train import get_config, train
 
     cfg = get_config(args.config, **_parse_set(args.set or []))
-    res = train(cfg, args.out, resume=args.resume, progress=not args.quiet)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # started by torchrun: one process of several
+        from .distributed import cleanup, setup
+
+        rank = setup(device=cfg.device)[0]
+        try:
+            res = train(cfg, args.out, resume=args.resume, progress=not args.quiet)
+        except BaseException:
+            cleanup(wait=False)
+            raise
+        cleanup()
+        if rank != 0:
+            return 0
+    else:
+        res = train(cfg, args.out, resume=args.resume, progress=not args.quiet)
     print(f"trained {res['steps']} steps in {res['seconds']:.1f} s; "
           f"MF/MI agreement {res['agreement'].mean():.4f} (min {res['agreement'].min():.4f}); "
           f"weights: {Path(args.out) / 'final.pt'}")
