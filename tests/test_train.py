@@ -75,3 +75,13 @@ def test_unknown_option():
         get_config("full", learning_rate=1)
     with pytest.raises(ValueError, match="unknown configuration"):
         get_config("huge")
+
+
+def test_cosine_schedule():
+    cfg = get_config("quick", steps=100, lr=1e-3, lr_schedule="cosine")
+    assert cfg.lr_at(0) == pytest.approx(1e-3)
+    assert cfg.lr_at(50) == pytest.approx(5e-4)
+    assert cfg.lr_at(100) == pytest.approx(0.0, abs=1e-15)
+    assert get_config("quick", lr=3e-3).lr_at(77) == 3e-3
+    with pytest.raises(ValueError, match="lr_schedule"):
+        get_config("quick", lr_schedule="step").lr_at(1)
