@@ -130,3 +130,15 @@ def test_console_script_exit_code(files, tmp_path):
                         "-o", str(tmp_path / "x.png"), "--weights", str(files / "w.pt")], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "differ in size" in r.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_evaluate_method_writes_a_table(tmp_path, capsys):
+    import pandas as pd
+
+    out = tmp_path / "avg.csv"
+    assert main(["evaluate", "--dataset", "synthetic", "--method", "average", "--limit", "2", "-o", str(out),
+                 "--quiet"]) == 0
+    table = pd.read_csv(out, index_col=0)
+    assert len(table) == 3 and table.index[-1] == "mean"
+    assert table.loc["mean", "qabf"] == pytest.approx(table.qabf.iloc[:2].mean())
+    assert "qabf" in capsys.readouterr().out
