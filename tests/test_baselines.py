@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import require
+from datahelp import require
 from smfuse.baselines import BASELINES, get_baseline
 from smfuse.baselines import gff
 from smfuse.data import data_root, synthetic_pair

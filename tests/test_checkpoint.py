@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import require
+from datahelp import require
 from smfuse.checkpoint import (
     OFFICIAL_VARIABLES,
     CheckpointError,

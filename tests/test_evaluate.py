@@ -132,7 +132,7 @@ def test_authors_weights_and_mi_on_lytro_cross_check():
     directly 0.7620 and 1.1882."""
     import numpy as np
 
-    from conftest import require
+    from datahelp import require
     from smfuse.baselines import get_baseline
     from smfuse.data import load_dataset
     from smfuse.metrics import qabf, qmi

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import require
+from datahelp import require
 from smfuse.data import data_root, load_dataset, synthetic_pair
 from smfuse.fast import FastLogits
 from smfuse.fuse import fuse, predict_logits

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from conftest import require
+from datahelp import require
 from smfuse.data import load_dataset, synthetic_pair
 from smfuse.guided_block import initial_mask, subtraction_map
 from smfuse.io import to_gray
