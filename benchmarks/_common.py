@@ -12,10 +12,11 @@ import csv
 import os
 import platform
 import statistics
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable
+
+from smfuse.io import atomic_path
 
 __all__ = ["COLUMNS", "results_csv", "machine_description", "available_threads", "time_median", "record_result"]
 
@@ -105,15 +106,9 @@ def record_result(benchmark: str, value: float, unit: str, *, median_of: int, th
             rows = [r for r in reader if not (r["benchmark"] == benchmark and r["machine"] == machine)]
     rows.append(row)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
+    with atomic_path(p, suffix=".csv") as tmp:
+        with open(tmp, "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=COLUMNS)
             writer.writeheader()
             writer.writerows(rows)
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
     return p

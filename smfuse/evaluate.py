@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import glob
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -35,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .data import Pair, data_root, load_dataset
-from .io import read_image
+from .io import atomic_path, read_image
 from .metrics import METRIC_KEYS, boundary_fscore, compute_all, mask_accuracy, psnr, ssim_gt
 
 __all__ = [
@@ -91,15 +90,8 @@ def _write_csv_atomic(df: pd.DataFrame, out_csv: str | os.PathLike) -> None:
     p = Path(out_csv)
     if not p.parent.is_dir():
         raise ValueError(f"cannot write {p}: folder {p.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=p.parent)
-    os.close(fd)
-    try:
+    with atomic_path(p, suffix=".csv") as tmp:
         df.to_csv(tmp)
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def _progress(items: Iterable, total: int, desc: str, enabled: bool):

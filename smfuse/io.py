@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ __all__ = [
     "from_unit",
     "check_pair",
     "round_half_away",
+    "atomic_path",
 ]
 
 _TIFF = {".tif", ".tiff"}
@@ -113,6 +115,35 @@ def _drop_opaque_alpha(arr: np.ndarray, p: Path) -> np.ndarray:
     return arr
 
 
+@contextmanager
+def atomic_path(path: str | os.PathLike, *, suffix: str = ".tmp"):
+    """A temporary file beside ``path`` that replaces ``path`` only if the block succeeds.
+
+    Yields the temporary path (a closed, empty file) to write to; on normal exit it is
+    renamed onto ``path`` (atomic on one file system), on any error it is removed, so a
+    failed write never leaves a half-written output nor a stray temporary file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "table.csv"
+    >>> with atomic_path(out, suffix=".csv") as tmp:
+    ...     _ = tmp.write_text("a,b\\n")
+    >>> out.read_text()
+    'a,b\\n'
+    """
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{p.name}.", suffix=suffix, dir=p.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, p)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
 def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
     """Write an image atomically (PNG/TIFF/BMP lossless; JPEG at quality 95).
 
@@ -136,9 +167,7 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
         raise ValueError(f"cannot write {p}: 16-bit images need .png or .tif")
     if image.dtype == np.uint16 and image.ndim == 3 and suffix not in _TIFF:
         raise ValueError(f"cannot write {p}: 16-bit colour images need .tif")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=p.parent)
-    os.close(fd)
-    try:
+    with atomic_path(p, suffix=suffix) as tmp:
         if suffix in _TIFF:
             import tifffile
 
@@ -148,11 +177,6 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
 
             kwargs = {"quality": 95} if suffix in (".jpg", ".jpeg") else {}
             Image.fromarray(image).save(tmp, format=_pil_format(suffix), **kwargs)
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def _pil_format(suffix: str) -> str:
