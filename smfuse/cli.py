@@ -6,7 +6,7 @@
     smfuse initial-mask A B -o MASK
     smfuse metrics A B FUSED [--json]
     smfuse evaluate --dataset lytro (--method NAME | --folder DIR) [-o CSV]
-    smfuse train [--config quick|full] --out DIR [--resume] [--set KEY=VALUE ...]
+    smfuse train [--config quick|full|fast] --out DIR [--resume] [--set KEY=VALUE ...]
         (also under ``torchrun --nproc_per_node=N``: data-parallel, see smfuse.distributed)
     smfuse reproduce [--profile quick|full]
 
@@ -231,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_evaluate)
 
     t = sub.add_parser("train", help="self-supervised training")
-    t.add_argument("--config", default="full", help="quick or full")
+    t.add_argument("--config", default="full", help="quick, full or fast")
     t.add_argument("--out", required=True, help="run folder (log.csv, checkpoints)")
     t.add_argument("--resume", action="store_true")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a TrainConfig field")

@@ -131,13 +131,17 @@ CONFIGS: dict[str, TrainConfig] = {
     # For tests and CI: a minute or two on 2 cores, on whatever data is present.
     "quick": TrainConfig(steps=300, batch_size=8, patch_size=64, lr=2e-3, dataset="synthetic", eval_every=100,
                          checkpoint_every=100, log_every=10),
-    # The configuration of the shipped weights (see README for how it was chosen).
+    # The configuration of the shipped weights (smfuse/weights/README.md).
     "full": TrainConfig(steps=4000, lr_schedule="cosine", eval_every=250),
+    # Time to quality with the released code's loss: twice the learning rate of "full"; on an
+    # idle 2-core CPU MF/MI agreement passes 0.95 (the released epoch 617) after 2500 steps,
+    # about 8 minutes (results/benchmarks.csv, train.time_to_0.95.code-fast).
+    "fast": TrainConfig(steps=4000, lr=2e-3, lr_schedule="cosine", eval_every=250),
 }
 
 
 def get_config(name: str, **overrides) -> TrainConfig:
-    """A named configuration (``quick`` or ``full``) with overrides."""
+    """A named configuration (``quick``, ``full`` or ``fast``) with overrides."""
     if name not in CONFIGS:
         raise ValueError(f"unknown configuration {name!r}; choose one of {', '.join(CONFIGS)}")
     return CONFIGS[name].replace(**overrides)
