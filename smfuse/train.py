@@ -328,6 +328,7 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
                desc=f"train ({config.variant})", unit="step")
     model.train()
     last_t, last_step = time.perf_counter(), start
+    final_eval = None  # (agreement, holdout agreement) of the last step, if it was evaluated
     try:
         for step in bar:
             x1, x2, mi = train_set.batch(step, config.batch_size, config.patch_size, config.seed, config.patch_mi_weight)
@@ -341,23 +342,26 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
             terms.total.backward()
             opt.step()
             done = step + 1
-            row = None
-            if rank == 0 and (done % max(config.log_every, 1) == 0 or done == config.steps):
+            log_now = rank == 0 and (done % max(config.log_every, 1) == 0 or done == config.steps)
+            eval_now = rank == 0 and config.eval_every and (done % config.eval_every == 0 or done == config.steps)
+            if log_now or eval_now:
                 now = time.perf_counter()
-                rate = (done - last_step) * config.batch_size / max(now - last_t, 1e-9)
-                last_t, last_step = now, done
+                rate = ""
+                if log_now:
+                    rate = f"{(done - last_step) * config.batch_size / max(now - last_t, 1e-9):.1f}"
+                    last_t, last_step = now, done
+                    bar.set_postfix(loss=f"{terms.total.item():.4f}")
                 row = {"step": done, "loss": f"{terms.total.item():.6g}", "map": f"{terms.map.item():.6g}",
-                       "gra": f"{terms.gra.item():.6g}", "patches_per_s": f"{rate:.1f}",
+                       "gra": f"{terms.gra.item():.6g}", "patches_per_s": rate,
                        "seconds": f"{elapsed0 + now - t0:.1f}", "agreement": "", "holdout_agreement": ""}
-                bar.set_postfix(loss=f"{terms.total.item():.4f}")
-            if rank == 0 and config.eval_every and (done % config.eval_every == 0 or done == config.steps):
-                row = row or {"step": done, "loss": f"{terms.total.item():.6g}", "map": f"{terms.map.item():.6g}",
-                              "gra": f"{terms.gra.item():.6g}", "patches_per_s": "",
-                              "seconds": f"{elapsed0 + time.perf_counter() - t0:.1f}"}
-                row["agreement"] = f"{mask_agreement(model, train_set).mean():.5f}"
-                row["holdout_agreement"] = f"{mask_agreement(model, held).mean():.5f}" if held else ""
-                last_t = time.perf_counter()  # evaluation time is not training throughput
-            if row is not None:
+                if eval_now:
+                    agree = mask_agreement(model, train_set)
+                    held_agree = mask_agreement(model, held) if held else None
+                    if done == config.steps:
+                        final_eval = (agree, held_agree)
+                    row["agreement"] = f"{agree.mean():.5f}"
+                    row["holdout_agreement"] = f"{held_agree.mean():.5f}" if held else ""
+                    last_t = time.perf_counter()  # evaluation time is not training throughput
                 writer.writerow(row)
                 logf.flush()
             if rank == 0 and config.checkpoint_every and done % config.checkpoint_every == 0 and done < config.steps:
@@ -368,9 +372,11 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
     seconds = elapsed0 + time.perf_counter() - t0
     result = {"model": model.eval(), "steps": config.steps, "seconds": seconds}
     if rank == 0:
-        agree = mask_agreement(model, train_set)
+        if final_eval is None:
+            final_eval = (mask_agreement(model, train_set), mask_agreement(model, held) if held else None)
+        agree = final_eval[0]
         result["agreement"] = agree
-        result["holdout_agreement"] = mask_agreement(model, held) if held else None
+        result["holdout_agreement"] = final_eval[1]
         meta = {"config": cfg_dict, "train_pairs": train_set.names, "seconds": round(seconds, 1),
                 "torch": str(torch.__version__), "device": str(device), "processes": world,
                 "agreement_mean": round(float(agree.mean()), 5)}
