@@ -170,7 +170,7 @@ def cmd_train(args) -> int:
 
         rank = setup(device=cfg.device)[0]
         try:
-            res = train(cfg, args.out, resume=args.resume, progress=not args.quiet)
+            res = train(cfg, args.out, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet)
         except BaseException:
             cleanup(wait=False)
             raise
@@ -178,7 +178,11 @@ def cmd_train(args) -> int:
         if rank != 0:
             return 0
     else:
-        res = train(cfg, args.out, resume=args.resume, progress=not args.quiet)
+        res = train(cfg, args.out, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet)
+    if res["steps"] < cfg.steps:
+        print(f"stopped at step {res['steps']} of {cfg.steps} in {res['seconds']:.1f} s; continue with --resume: "
+              f"{Path(args.out) / 'checkpoint.pt'}")
+        return 0
     print(f"trained {res['steps']} steps in {res['seconds']:.1f} s; "
           f"MF/MI agreement {res['agreement'].mean():.4f} (min {res['agreement'].min():.4f}); "
           f"weights: {Path(args.out) / 'final.pt'}")
@@ -231,9 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_evaluate)
 
     t = sub.add_parser("train", help="self-supervised training")
-    t.add_argument("--config", default="full", help="quick, full or fast")
+    t.add_argument("--config", default="full", help="quick, full, fast or authors")
     t.add_argument("--out", required=True, help="run folder (log.csv, checkpoints)")
-    t.add_argument("--resume", action="store_true")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint.pt")
+    t.add_argument("--overwrite", action="store_true", help="start over in an --out that already holds a run")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a TrainConfig field")
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=cmd_train)

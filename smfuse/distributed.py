@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     ok = False
     try:
-        res = train(cfg, args.out, resume=args.resume, progress=not args.quiet)
+        res = train(cfg, args.out, resume=args.resume, overwrite=getattr(args, 'overwrite', False), progress=not args.quiet)
         if rank == 0:
             print(f"trained {res['steps']} steps on {world} processes in {res['seconds']:.1f} s; "
                   f"MF/MI agreement {res['agreement'].mean():.4f} (min {res['agreement'].min():.4f}); "

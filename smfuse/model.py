@@ -75,6 +75,10 @@ class MaskGenerator(nn.Module):
     init : {'pytorch', 'authors'}
         ``'pytorch'``: PyTorch's default initialisation (what we train from);
         ``'authors'``: truncated normal with std 1e-3 and zero biases, as released.
+    generator : torch.Generator, optional
+        Draw the initial weights from this generator instead of torch's global one
+        (training passes one seeded by its configuration, so a run never depends on, or
+        disturbs, the caller's random state).
 
     Examples
     --------
@@ -83,21 +87,40 @@ class MaskGenerator(nn.Module):
     38339
     """
 
-    def __init__(self, init: str = "pytorch") -> None:
+    def __init__(self, init: str = "pytorch", *, generator: torch.Generator | None = None) -> None:
         super().__init__()
-        self.branch1 = _Branch()
-        self.branch2 = _Branch()
-        self.dec1 = _ScalarBiasConv1x1(128, 64)
-        self.dec2 = _ScalarBiasConv1x1(64, 32)
-        self.dec3 = _ScalarBiasConv1x1(32, 1)
+        if init not in ("pytorch", "authors"):
+            raise ValueError(f"init must be 'pytorch' or 'authors', got {init!r}")
+        # With a generator, the layers' own default initialisation (drawn from the global
+        # generator) is done on a forked state and then overwritten from ``generator``.
+        with torch.random.fork_rng(devices=[], enabled=generator is not None):
+            self.branch1 = _Branch()
+            self.branch2 = _Branch()
+            self.dec1 = _ScalarBiasConv1x1(128, 64)
+            self.dec2 = _ScalarBiasConv1x1(64, 32)
+            self.dec3 = _ScalarBiasConv1x1(32, 1)
         if init == "authors":
             for p in self.parameters():
                 if p.ndim == 4:
-                    nn.init.trunc_normal_(p, std=1e-3, a=-2e-3, b=2e-3)
+                    nn.init.trunc_normal_(p, std=1e-3, a=-2e-3, b=2e-3, generator=generator)
                 else:
                     nn.init.zeros_(p)
-        elif init != "pytorch":
-            raise ValueError(f"init must be 'pytorch' or 'authors', got {init!r}")
+        elif generator is not None:
+            self._reset_pytorch(generator)
+
+    @torch.no_grad()
+    def _reset_pytorch(self, generator: torch.Generator) -> None:
+        """PyTorch's default initialisation (as ``nn.Conv2d.reset_parameters``), from ``generator``.
+
+        Weights: Kaiming-uniform with ``a = sqrt(5)``, i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in));
+        biases: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (the decoder's scalar biases stay 0).
+        """
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, _ScalarBiasConv1x1)):
+                nn.init.kaiming_uniform_(m.weight, a=5 ** 0.5, generator=generator)
+                if isinstance(m, nn.Conv2d) and m.bias is not None:
+                    bound = 1 / m.weight[0].numel() ** 0.5
+                    nn.init.uniform_(m.bias, -bound, bound, generator=generator)
 
     def logits(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
         """Decoder output ``z`` before the tanh, (B, 1, H, W)."""

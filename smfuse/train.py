@@ -32,7 +32,7 @@ import torch
 from .data import Pair, load_dataset
 from .guided_block import initial_mask
 from .io import to_gray
-from .losses import SMFuseLoss
+from .losses import gradient_loss, map_loss
 from .model import MaskGenerator, to_network_input
 
 __all__ = ["TrainConfig", "CONFIGS", "TrainingSet", "train", "mask_agreement", "get_config"]
@@ -75,6 +75,14 @@ class TrainConfig:
         ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
     init_from : str or None
         A weights spec to start from (fine-tuning).
+    precision : {'fp32', 'bf16'}
+        ``bf16`` runs the network's forward and backward under bfloat16 autocast (the
+        loss is computed in float32); on CPUs with AMX / AVX512-BF16 it trains faster.
+        ``fp32`` is plain single precision.
+    stop_at : int or None
+        Stop after this many steps, as an interruption would, leaving a resumable
+        ``checkpoint.pt``; the learning-rate schedule still spans ``steps``, so a run
+        stopped at 50 and resumed to 200 equals an uninterrupted 200-step run.
     mi_weight : float or None
         Patch sampling: a patch is kept with probability proportional to
         ``1 + (mi_weight - 1) * mean(MI)``, so patches where the second source is sharp
@@ -105,13 +113,18 @@ class TrainConfig:
     device: str = "auto"
     init_from: str | None = None
     mi_weight: float | None = None
+    precision: str = "fp32"
+    stop_at: int | None = None
+
+    def __post_init__(self) -> None:
+        _validate(self)
 
     def lr_at(self, step: int) -> float:
         """The learning rate of step ``step`` (0-based)."""
         if self.lr_schedule == "constant":
             return self.lr
         if self.lr_schedule == "cosine":
-            return 0.5 * self.lr * (1 + math.cos(math.pi * step / max(self.steps, 1)))
+            return 0.5 * self.lr * (1 + math.cos(math.pi * step / self.steps))
         raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
 
     @property
@@ -127,21 +140,56 @@ class TrainConfig:
         return dataclasses.replace(self, **kw)
 
 
+def _validate(c: TrainConfig) -> None:
+    """Refuse a configuration that cannot train, with the field, its value and the fix."""
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            raise ValueError(f"training option {what}")
+
+    from .losses import VARIANTS
+
+    need(c.variant in VARIANTS, f"variant must be one of {', '.join(VARIANTS)}, got {c.variant!r}")
+    for name in ("steps", "batch_size", "patch_size"):
+        v = getattr(c, name)
+        need(isinstance(v, int) and not isinstance(v, bool) and v > 0,
+             f"{name} must be a positive integer, got {v!r}")
+    need(c.patch_size >= 2, f"patch_size must be at least 2, got {c.patch_size}")
+    need(c.lr > 0 and math.isfinite(c.lr), f"lr must be a positive number, got {c.lr!r}")
+    need(c.lr_schedule in ("constant", "cosine"), f"lr_schedule must be 'constant' or 'cosine', got {c.lr_schedule!r}")
+    need(c.map_weight >= 0 and c.gra_weight >= 0 and c.map_weight + c.gra_weight > 0,
+         f"map_weight and gra_weight must be >= 0 and not both 0, got {c.map_weight}, {c.gra_weight}")
+    need(c.init in ("pytorch", "authors"), f"init must be 'pytorch' or 'authors', got {c.init!r}")
+    need(c.limit is None or (isinstance(c.limit, int) and c.limit > 0), f"limit must be None or > 0, got {c.limit!r}")
+    for name in ("holdout", "eval_every", "checkpoint_every", "log_every", "seed"):
+        v = getattr(c, name)
+        need(isinstance(v, int) and v >= 0, f"{name} must be an integer >= 0, got {v!r}")
+    need(c.threads is None or (isinstance(c.threads, int) and c.threads > 0), f"threads must be None or > 0, got {c.threads!r}")
+    need(c.device in ("auto", "cpu", "cuda") or str(c.device).startswith("cuda:"),
+         f"device must be 'auto', 'cpu' or 'cuda', got {c.device!r}")
+    need(c.mi_weight is None or c.mi_weight > 0, f"mi_weight must be None or > 0, got {c.mi_weight!r}")
+    need(c.precision in ("fp32", "bf16"), f"precision must be 'fp32' or 'bf16', got {c.precision!r}")
+    need(c.stop_at is None or (isinstance(c.stop_at, int) and 0 < c.stop_at <= c.steps),
+         f"stop_at must be None or in 1..steps ({c.steps}), got {c.stop_at!r}")
+
+
 CONFIGS: dict[str, TrainConfig] = {
     # For tests and CI: a minute or two on 2 cores, on whatever data is present.
     "quick": TrainConfig(steps=300, batch_size=8, patch_size=64, lr=2e-3, dataset="synthetic", eval_every=100,
                          checkpoint_every=100, log_every=10),
     # The configuration of the shipped weights (smfuse/weights/README.md).
     "full": TrainConfig(steps=4000, lr_schedule="cosine", eval_every=250),
-    # Time to quality with the released code's loss: twice the learning rate of "full"; on an
-    # idle 2-core CPU MF/MI agreement passes 0.95 (the released epoch 617) after 2500 steps,
-    # about 8 minutes (results/benchmarks.csv, train.time_to_0.95.code-fast).
-    "fast": TrainConfig(steps=4000, lr=2e-3, lr_schedule="cosine", eval_every=250),
+    # Time to quality with the released code's loss: twice the learning rate of "full" and
+    # bfloat16 autocast; MF/MI agreement is followed against wall time in
+    # results/benchmarks.csv (train.time_to_0.95.code-fast, benchmarks/time_to_quality.py).
+    "fast": TrainConfig(steps=4000, lr=2e-3, lr_schedule="cosine", eval_every=250, precision="bf16"),
+    # The authors' released schedule as far as its hyperparameters go (Adam 1e-4, batch 32
+    # of 84x84 patches; they ran ~750k iterations on a GPU): set steps= for the budget.
+    "authors": TrainConfig(steps=4000, batch_size=32, patch_size=84, lr=1e-4, eval_every=500),
 }
 
 
 def get_config(name: str, **overrides) -> TrainConfig:
-    """A named configuration (``quick``, ``full`` or ``fast``) with overrides."""
+    """A named configuration (``quick``, ``full``, ``fast`` or ``authors``) with overrides."""
     if name not in CONFIGS:
         raise ValueError(f"unknown configuration {name!r}; choose one of {', '.join(CONFIGS)}")
     return CONFIGS[name].replace(**overrides)
@@ -161,10 +209,11 @@ class TrainingSet:
         self.names = [p.name for p in pairs]
         self.g1, self.g2, self.mi = [], [], []
         for p in pairs:
-            g1, g2 = to_gray(p.a).astype(np.float32), to_gray(p.b).astype(np.float32)
-            self.g1.append(torch.from_numpy(g1))
-            self.g2.append(torch.from_numpy(g2))
-            self.mi.append(torch.from_numpy(initial_mask(g1, g2).astype(np.float32)))
+            g1, g2 = to_gray(p.a), to_gray(p.b)  # float64, as at inference
+            mi = initial_mask(g1, g2)
+            self.g1.append(torch.from_numpy(g1.astype(np.float32)))
+            self.g2.append(torch.from_numpy(g2.astype(np.float32)))
+            self.mi.append(torch.from_numpy(mi.astype(np.float32)))
 
     def __len__(self) -> int:
         return len(self.names)
@@ -232,7 +281,55 @@ def _pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = False,
+# Fields that may change between a run and its resumption: they decide what is logged,
+# where it runs and when it stops, not what is learnt.
+_RESUMABLE_CHANGES = {"stop_at", "eval_every", "checkpoint_every", "log_every", "threads", "device"}
+_RUN_FILES = ("config.json", "log.csv", "checkpoint.pt", "final.pt")
+LOG_FIELDS = ["step", "loss", "map", "gra", "patches_per_s", "seconds", "agreement", "holdout_agreement"]
+
+
+def _prepare_run_folder(out: Path, *, resume: bool, overwrite: bool) -> bool:
+    """Check ``out`` for the run and create it; True if this call created it."""
+    if resume:
+        return False
+    existing = [n for n in _RUN_FILES if (out / n).exists()]
+    if existing and not overwrite:
+        raise FileExistsError(f"{out} already holds a run ({', '.join(existing)}); pass --resume to continue it "
+                              "or --overwrite to start over")
+    for n in existing:
+        (out / n).unlink()
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    return created
+
+
+def _check_resumable(saved: dict | None, config: TrainConfig, ckpt: Path) -> None:
+    if saved is None:
+        return
+    now = dataclasses.asdict(config)
+    differ = sorted(k for k in set(saved) | set(now) if k not in _RESUMABLE_CHANGES and saved.get(k) != now.get(k))
+    if differ == ["steps"] and config.lr_schedule == "constant":
+        return  # a constant rate does not depend on the run's length
+    if differ:
+        what = ", ".join(f"{k}={saved.get(k)!r} (now {now.get(k)!r})" for k in differ)
+        hint = (" The cosine schedule spans the run's steps: resume with the same steps and stop early with "
+                "stop_at instead." if "steps" in differ else "")
+        raise ValueError(f"{ckpt}: the run was started with {what}; resume it with its own configuration.{hint}")
+
+
+def _truncate_log(log_path: Path, step: int) -> None:
+    """Drop log rows written after the checkpoint being resumed (they will be written again)."""
+    if not log_path.exists():
+        return
+    with open(log_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    with open(log_path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=LOG_FIELDS)
+        w.writeheader()
+        w.writerows(r for r in rows if int(r["step"]) <= step)
+
+
+def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = False, overwrite: bool = False,
           pairs: list[Pair] | None = None, progress: bool = True) -> dict:
     """Train a mask generator.
 
@@ -241,10 +338,17 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
     config : TrainConfig
     out_dir : path
         Receives ``config.json``, ``log.csv`` (step, losses, patches/s, MF/MI agreement
-        at evaluation steps), ``checkpoint.pt`` (latest, with optimiser state, for
-        ``resume``) and ``final.pt``.
+        at evaluation steps), ``checkpoint.pt`` (latest, with optimiser state and the
+        training seconds so far, for ``resume``) and ``final.pt``. A folder that already
+        holds a run is refused unless ``resume`` or ``overwrite``; a run that fails before
+        its first checkpoint removes the folder it created.
     resume : bool
-        Continue from ``out_dir/checkpoint.pt`` (same configuration required).
+        Continue from ``out_dir/checkpoint.pt``; the configuration must be the run's own,
+        but for ``stop_at`` and the logging/evaluation cadence (and ``steps`` under a
+        constant rate). Log rows after the checkpoint are dropped and written again, so a
+        resumed run's log and seconds equal an uninterrupted one's.
+    overwrite : bool
+        Start over in a folder that holds a run.
     pairs : list of Pair, optional
         Training pairs; default ``load_dataset(config.dataset, limit=config.limit)``.
     progress : bool
@@ -254,24 +358,37 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
     -------
     dict
         ``model`` (MaskGenerator), ``agreement`` (per training pair, final),
-        ``holdout_agreement``, ``seconds``, ``steps``.
+        ``holdout_agreement``, ``seconds``, ``steps`` (the steps done).
+
+    Notes
+    -----
+    Every random draw comes from the configuration's seed: the initial weights from a
+    local ``torch.Generator``, each step's batch from ``numpy.random.default_rng((seed,
+    step))``. On a CPU, with the same thread count, a run resumed from any checkpoint is
+    bit-identical to an uninterrupted one (``tests/test_train.py``).
     """
     from tqdm.auto import tqdm
 
     from .checkpoint import read_checkpoint, save_checkpoint
 
+    if resume and overwrite:
+        raise ValueError("resume and overwrite exclude each other")
     rank, world = _dist()
     out = Path(out_dir)
-    if rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
     if config.batch_size % world:
         raise ValueError(f"batch_size {config.batch_size} is not divisible by the {world} processes")
-    if config.threads:
-        torch.set_num_threads(config.threads)
     device = _pick_device(config.device)
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", rank % torch.cuda.device_count())
-
+    ckpt = out / "checkpoint.pt"
+    state = None
+    if resume:
+        if not ckpt.exists():
+            raise FileNotFoundError(f"{out}: no checkpoint.pt to resume from; drop --resume to start a new run")
+        state = read_checkpoint(ckpt)
+        _check_resumable(state.get("meta", {}).get("config"), config, ckpt)
+        if int(state["step"]) >= (config.stop_at or config.steps):
+            raise ValueError(f"{ckpt}: the run is already at step {state['step']}; nothing to resume")
     if pairs is None:
         pairs = load_dataset(config.dataset, limit=config.limit)
     if config.holdout:
@@ -280,55 +397,71 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
         train_set, held = TrainingSet(pairs[:-config.holdout]), TrainingSet(pairs[-config.holdout:])
     else:
         train_set, held = TrainingSet(pairs), None
+    created = _prepare_run_folder(out, resume=resume, overwrite=overwrite) if rank == 0 else False
+    try:
+        return _train_loop(config, out, state, train_set, held, device, rank, world, progress, tqdm,
+                           save_checkpoint)
+    except BaseException:
+        if created and not ckpt.exists():  # failed before its first checkpoint: leave nothing behind
+            import shutil
 
-    torch.manual_seed(config.seed)
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _train_loop(config, out, state, train_set, held, device, rank, world, progress, tqdm, save_checkpoint):
+    if config.threads:
+        torch.set_num_threads(config.threads)
     if config.init_from:
         from .checkpoint import load_weights
 
         model = load_weights(config.init_from)
     else:
-        model = MaskGenerator(init=config.init)
+        model = MaskGenerator(init=config.init, generator=torch.Generator().manual_seed(config.seed))
     model = model.to(device).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, 0.999), eps=1e-8)
-    start = 0
-    ckpt = out / "checkpoint.pt"
     cfg_dict = dataclasses.asdict(config)
-    if resume:
-        state = read_checkpoint(ckpt)
-        saved = state.get("meta", {}).get("config")
-        if saved is not None and {k: v for k, v in saved.items() if k != "steps"} != {
-                k: v for k, v in cfg_dict.items() if k != "steps"}:
-            raise ValueError(f"{ckpt}: was written with a different configuration; cannot resume")
+    ckpt = out / "checkpoint.pt"
+    log_path = out / "log.csv"
+    start, elapsed0 = 0, 0.0
+    if state is not None:
         model.load_state_dict(state["state_dict"])
         opt.load_state_dict(state["optimizer"])
         start = int(state["step"])
+        elapsed0 = float(state.get("meta", {}).get("seconds", 0.0))
     net = model
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel as DDP
 
         net = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
-    loss_fn = SMFuseLoss(config.variant, config.map_weight, config.gra_weight)
+    # In the released code's variant no gradient reaches the weights through Lgra (MF is
+    # binary and sign has zero gradient): the update is that of map_weight * Lmap alone,
+    # so Lgra is only computed, without a graph, on the steps that log it.
+    gra_trains = config.variant == "paper" and config.gra_weight > 0
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16")
 
-    log_path = out / "log.csv"
-    fields = ["step", "loss", "map", "gra", "patches_per_s", "seconds", "agreement", "holdout_agreement"]
     if rank == 0:
         (out / "config.json").write_text(json.dumps(cfg_dict, indent=2) + "\n")
-        if not resume or not log_path.exists():
+        if state is None or not log_path.exists():
             with open(log_path, "w", newline="") as f:
-                csv.writer(f).writerow(fields)
+                csv.writer(f).writerow(LOG_FIELDS)
+        else:
+            _truncate_log(log_path, start)
     logf = open(log_path, "a", newline="") if rank == 0 else None
-    writer = csv.DictWriter(logf, fieldnames=fields) if logf else None
+    writer = csv.DictWriter(logf, fieldnames=LOG_FIELDS) if logf else None
 
+    stop = config.stop_at or config.steps
     per_rank = config.batch_size // world
     t0 = time.perf_counter()
-    elapsed0 = 0.0
-    if resume:
-        elapsed0 = _last_seconds(log_path)
-    bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=not progress or rank != 0,
+    bar = tqdm(range(start, stop), initial=start, total=stop, disable=not progress or rank != 0,
                desc=f"train ({config.variant})", unit="step")
     model.train()
     last_t, last_step = time.perf_counter(), start
     final_eval = None  # (agreement, holdout agreement) of the last step, if it was evaluated
+
+    def meta(done: int, **extra) -> dict:
+        return {"config": cfg_dict, "seconds": round(elapsed0 + time.perf_counter() - t0, 3), "step": done, **extra}
+
     try:
         for step in bar:
             x1, x2, mi = train_set.batch(step, config.batch_size, config.patch_size, config.seed, config.patch_mi_weight)
@@ -336,58 +469,61 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
             x1, x2, mi = (t[sl].to(device).contiguous(memory_format=torch.channels_last) for t in (x1, x2, mi))
             for group in opt.param_groups:
                 group["lr"] = config.lr_at(step)
-            mg = net(x1, x2)
-            terms = loss_fn(mg, x1, x2, mi)
-            opt.zero_grad(set_to_none=True)
-            terms.total.backward()
-            opt.step()
             done = step + 1
-            log_now = rank == 0 and (done % max(config.log_every, 1) == 0 or done == config.steps)
-            eval_now = rank == 0 and config.eval_every and (done % config.eval_every == 0 or done == config.steps)
+            log_now = rank == 0 and (done % max(config.log_every, 1) == 0 or done == stop)
+            eval_now = rank == 0 and config.eval_every and (done % config.eval_every == 0 or done == stop)
+            with autocast:
+                mg = net(x1, x2)
+            mg = mg.float()
+            lmap = map_loss(mg, mi, variant=config.variant)
+            if gra_trains:
+                lgra = gradient_loss(mg, x1, x2, variant=config.variant)
+                total = config.gra_weight * lgra + config.map_weight * lmap
+            else:
+                total = config.map_weight * lmap
+            opt.zero_grad(set_to_none=True)
+            total.backward()
+            opt.step()
             if log_now or eval_now:
                 now = time.perf_counter()
+                if not gra_trains:
+                    with torch.no_grad():
+                        lgra = gradient_loss(mg.detach(), x1, x2, variant=config.variant)
+                    total = total.detach() + config.gra_weight * lgra
                 rate = ""
                 if log_now:
                     rate = f"{(done - last_step) * config.batch_size / max(now - last_t, 1e-9):.1f}"
-                    last_t, last_step = now, done
-                    bar.set_postfix(loss=f"{terms.total.item():.4f}")
-                row = {"step": done, "loss": f"{terms.total.item():.6g}", "map": f"{terms.map.item():.6g}",
-                       "gra": f"{terms.gra.item():.6g}", "patches_per_s": rate,
+                    bar.set_postfix(loss=f"{total.item():.4f}")
+                row = {"step": done, "loss": f"{total.item():.6g}", "map": f"{lmap.item():.6g}",
+                       "gra": f"{lgra.item():.6g}", "patches_per_s": rate,
                        "seconds": f"{elapsed0 + now - t0:.1f}", "agreement": "", "holdout_agreement": ""}
                 if eval_now:
                     agree = mask_agreement(model, train_set)
                     held_agree = mask_agreement(model, held) if held else None
-                    if done == config.steps:
+                    if done == stop:
                         final_eval = (agree, held_agree)
                     row["agreement"] = f"{agree.mean():.5f}"
                     row["holdout_agreement"] = f"{held_agree.mean():.5f}" if held else ""
-                    last_t = time.perf_counter()  # evaluation time is not training throughput
                 writer.writerow(row)
                 logf.flush()
-            if rank == 0 and config.checkpoint_every and done % config.checkpoint_every == 0 and done < config.steps:
-                save_checkpoint(ckpt, model, meta={"config": cfg_dict}, optimizer=opt, step=done)
+                last_t, last_step = time.perf_counter(), done  # logging and evaluation are not throughput
+            if rank == 0 and config.checkpoint_every and done % config.checkpoint_every == 0 and done < stop:
+                save_checkpoint(ckpt, model, meta=meta(done), optimizer=opt, step=done)
     finally:
         if logf:
             logf.close()
     seconds = elapsed0 + time.perf_counter() - t0
-    result = {"model": model.eval(), "steps": config.steps, "seconds": seconds}
+    result = {"model": model.eval(), "steps": stop, "seconds": seconds}
     if rank == 0:
         if final_eval is None:
             final_eval = (mask_agreement(model, train_set), mask_agreement(model, held) if held else None)
         agree = final_eval[0]
         result["agreement"] = agree
         result["holdout_agreement"] = final_eval[1]
-        meta = {"config": cfg_dict, "train_pairs": train_set.names, "seconds": round(seconds, 1),
-                "torch": str(torch.__version__), "device": str(device), "processes": world,
-                "agreement_mean": round(float(agree.mean()), 5)}
-        save_checkpoint(ckpt, model, meta=meta, optimizer=opt, step=config.steps)
-        save_checkpoint(out / "final.pt", model, meta=meta)
+        info = meta(stop, train_pairs=train_set.names, torch=str(torch.__version__), device=str(device),
+                    processes=world, agreement_mean=round(float(agree.mean()), 5))
+        info["seconds"] = round(seconds, 1) if stop == config.steps else round(seconds, 3)
+        save_checkpoint(ckpt, model, meta=info, optimizer=opt, step=stop)
+        if stop == config.steps:
+            save_checkpoint(out / "final.pt", model, meta=info)
     return result
-
-
-def _last_seconds(log_path: Path) -> float:
-    try:
-        rows = list(csv.DictReader(open(log_path)))
-        return float(rows[-1]["seconds"]) if rows else 0.0
-    except (OSError, KeyError, ValueError):
-        return 0.0
