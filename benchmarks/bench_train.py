@@ -1,57 +1,86 @@
-"""Training throughput: patches per second of the ``full`` configuration (batch 16 of 64x64).
+"""Training throughput: patches per second of ``smfuse.train`` against a plain PyTorch loop.
 
-Runs the training step of :func:`smfuse.train.train` (the same batch drawing, channels-last
-model, :class:`smfuse.losses.SMFuseLoss` and Adam) on the bundled synthetic pairs, so it
-needs no data files, and reports ``batch_size / median step time``, for the ``code``
-loss (only the map loss trains) and the ``paper`` loss (the gradient loss trains too,
-through the straight-through sign). Prints the threads and the machine, and records the
-rows ``train.code.b16x64`` and ``train.paper.b16x64`` in ``results/benchmarks.csv``.
+Times, interleaved round by round so that a change in the machine's load hits every
+contender alike:
 
-Run: ``python benchmarks/bench_train.py [--steps N] [--no-record]``
+* ``plain.fp32``: a plain fp32 PyTorch training loop over the same network (Adam,
+  channels-last, smooth-L1 on MG against a fixed random label, tensors made once): the
+  reference of the speed target;
+* ``code.fast``: :func:`smfuse.train.training_step` with the ``fast`` configuration (the
+  released code's loss, bfloat16 autocast), batch drawing included;
+* ``code.full`` and ``paper.full``: the ``full`` configuration (fp32) for both loss
+  variants, batch drawing included.
+
+All at batch 16 of 64x64 on the bundled synthetic pairs (no data files needed). Prints
+the medians, the ratio ``code.fast / plain.fp32`` (target >= 1.25), the threads and the
+machine, and records the rows ``train.<name>.b16x64`` and ``train.fast_over_plain`` in
+``results/benchmarks.csv``.
+
+Run: ``python benchmarks/bench_train.py [--rounds N] [--no-record]``
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
+import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch starts (see README)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import available_threads, machine_description, record_result, time_median  # noqa: E402
+from _common import available_threads, machine_description, record_result  # noqa: E402
 
 
-def make_step(variant: str, data, cfg):
-    """A closure running one training step of ``train()`` (the step counter advances)."""
+def make_smfuse_step(data, cfg):
+    """A closure running one step of ``smfuse.train`` (batch drawing + :func:`training_step`)."""
     import torch
 
-    from smfuse.losses import SMFuseLoss
     from smfuse.model import MaskGenerator
+    from smfuse.train import training_step
 
-    torch.manual_seed(cfg.seed)
-    model = MaskGenerator(init=cfg.init).to(memory_format=torch.channels_last).train()
+    model = MaskGenerator(init=cfg.init, generator=torch.Generator().manual_seed(cfg.seed))
+    model = model.to(memory_format=torch.channels_last).train()
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.999), eps=1e-8)
-    loss_fn = SMFuseLoss(variant, cfg.map_weight, cfg.gra_weight)
     state = {"step": 0}
-    mi_weight = getattr(cfg, "patch_mi_weight", cfg.mi_weight)  # the patch sampling train() uses
 
     def step() -> None:
-        x1, x2, mi = data.batch(state["step"], cfg.batch_size, cfg.patch_size, cfg.seed, mi_weight)
+        x1, x2, mi = data.batch(state["step"], cfg.batch_size, cfg.patch_size, cfg.seed, cfg.patch_mi_weight)
         x1, x2, mi = (t.contiguous(memory_format=torch.channels_last) for t in (x1, x2, mi))
-        terms = loss_fn(model(x1, x2), x1, x2, mi)
-        opt.zero_grad(set_to_none=True)
-        terms.total.backward()
-        opt.step()
+        training_step(model, opt, cfg, x1, x2, mi)
         state["step"] += 1
+
+    return step
+
+
+def make_plain_step(batch: int = 16, patch: int = 64):
+    """A plain fp32 PyTorch loop over the same network: the reference of the speed target."""
+    import torch
+
+    from smfuse.model import MaskGenerator
+
+    g = torch.Generator().manual_seed(0)
+    model = MaskGenerator(generator=g).train().to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    cl = lambda x: x.contiguous(memory_format=torch.channels_last)  # noqa: E731
+    a, b = cl(torch.rand(batch, 1, patch, patch, generator=g)), cl(torch.rand(batch, 1, patch, patch, generator=g))
+    y = (torch.rand(batch, 1, patch, patch, generator=g) > 0.5).float()
+
+    def step() -> None:
+        loss = torch.nn.functional.smooth_l1_loss(model(a, b), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
 
     return step
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=15, help="timed steps per variant (median reported); default 15")
+    parser.add_argument("--rounds", type=int, default=6, help="interleaved rounds (default 6)")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per contender per round (default 5)")
     parser.add_argument("--no-record", action="store_true", help="do not write results/benchmarks.csv")
     args = parser.parse_args(argv)
 
@@ -60,23 +89,40 @@ def main(argv: list[str] | None = None) -> int:
     from smfuse.data import load_dataset
     from smfuse.train import TrainingSet, get_config
 
-    cfg = get_config("full")
     data = TrainingSet(load_dataset("synthetic", limit=4))
+    contenders = {
+        "plain.fp32": make_plain_step(),
+        "code.fast": make_smfuse_step(data, get_config("fast")),
+        "code.full": make_smfuse_step(data, get_config("full")),
+        "paper.full": make_smfuse_step(data, get_config("full", variant="paper")),
+    }
     threads, machine = torch.get_num_threads(), machine_description()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     note_load = f"load average {load:.1f} on {available_threads()} cores at start"
+    times: dict[str, list[float]] = {k: [] for k in contenders}
+    for fn in contenders.values():  # warm-up
+        for _ in range(3):
+            fn()
+    for _ in range(args.rounds):
+        for name, fn in contenders.items():
+            for _ in range(args.steps):
+                t0 = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t0)
+    rates = {k: 16 / statistics.median(v) for k, v in times.items()}
     rows = []
-    for variant in ("code", "paper"):
-        med, times = time_median(make_step(variant, data, cfg), repeats=args.steps, warmup=3)
-        rate = cfg.batch_size / med
-        print(f"train.{variant}.b{cfg.batch_size}x{cfg.patch_size}: median step {med:.3f} s "
-              f"(min {min(times):.3f}) = {rate:.1f} patches/s")
-        rows.append((f"train.{variant}.b{cfg.batch_size}x{cfg.patch_size}", rate, len(times),
-                     f"median step {med:.3f} s incl. batch drawing; Adam lr {cfg.lr:g}; synthetic pairs; {note_load}"))
+    for name, rate in rates.items():
+        print(f"train.{name}.b16x64: median step {16 / rate:.3f} s = {rate:.1f} patches/s")
+        rows.append((f"train.{name}.b16x64", rate, "patches/s", len(times[name]),
+                     f"interleaved with the other contenders; batch 16 of 64x64; synthetic pairs; {note_load}"))
+    ratio = rates["code.fast"] / rates["plain.fp32"]
+    print(f"smfuse train --config fast / plain fp32 loop: {ratio:.2f}x (target >= 1.25)")
+    rows.append(("train.fast_over_plain", ratio, "x", args.rounds,
+                 f"code.fast patches/s over plain.fp32 patches/s, measured side by side; {note_load}"))
     print(f"threads: {threads}; machine: {machine}; {note_load}")
     if not args.no_record:
-        for label, value, n, notes in rows:
-            p = record_result(label, value, "patches/s", median_of=n, threads=threads, machine=machine, notes=notes)
+        for label, value, unit, n, notes in rows:
+            p = record_result(label, value, unit, median_of=n, threads=threads, machine=machine, notes=notes)
         print(f"recorded in {p.relative_to(Path(__file__).resolve().parents[1])}")
     return 0
 

@@ -189,6 +189,13 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_study(args) -> int:
+    from .study import run_study
+
+    run_study(arms=args.arms, seeds=args.seeds, jobs=args.jobs, work=args.work, results=args.results)
+    return 0
+
+
 def cmd_reproduce(args) -> int:
     from .reproduce import run
 
@@ -242,6 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a TrainConfig field")
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("study", help="train every arm x seed of the training study (resumable)")
+    s.add_argument("--arms", nargs="*", help="arms to train (default: all; see smfuse.study.ARMS)")
+    s.add_argument("--seeds", nargs="*", type=int, help="seeds (default 0 1 2)")
+    s.add_argument("--jobs", type=int, default=1, help="runs side by side, threads split between them (default 1)")
+    s.add_argument("--work", default="runs/study", help="checkpoints of runs in progress (default runs/study)")
+    s.add_argument("--results", default="results/study", help="finished runs (default results/study)")
+    s.set_defaults(func=cmd_study)
 
     r = sub.add_parser("reproduce", help="run every notebook into results/")
     r.add_argument("--profile", default="quick", choices=["quick", "full"])

@@ -32,10 +32,10 @@ import torch
 from .data import Pair, load_dataset
 from .guided_block import initial_mask
 from .io import to_gray
-from .losses import gradient_loss, map_loss
+from .losses import LossTerms, gradient_loss, map_loss
 from .model import MaskGenerator, to_network_input
 
-__all__ = ["TrainConfig", "CONFIGS", "TrainingSet", "train", "mask_agreement", "get_config"]
+__all__ = ["TrainConfig", "CONFIGS", "TrainingSet", "train", "training_step", "mask_agreement", "get_config"]
 
 
 @dataclass
@@ -409,6 +409,38 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
         raise
 
 
+def training_step(net: torch.nn.Module, opt: torch.optim.Optimizer, config: TrainConfig, x1: torch.Tensor,
+                  x2: torch.Tensor, mi: torch.Tensor, *, terms: bool = False) -> LossTerms | None:
+    """One optimiser step on ``L = gra_weight * Lgra + map_weight * Lmap``; the loss terms if ``terms``.
+
+    The network runs under bfloat16 autocast when ``config.precision == 'bf16'``; the
+    losses are computed in float32. In the released code's variant no gradient reaches
+    the weights through Lgra (MF is binary and sign has zero gradient), so the update is
+    that of ``map_weight * Lmap`` alone, bit for bit: Lgra is then computed, without a
+    graph, only when the terms are asked for (the steps that log them).
+    """
+    with torch.autocast(x1.device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
+        mg = net(x1, x2)
+    mg = mg.float()
+    lmap = map_loss(mg, mi, variant=config.variant)
+    gra_trains = config.variant == "paper" and config.gra_weight > 0
+    if gra_trains:
+        lgra = gradient_loss(mg, x1, x2, variant=config.variant)
+        total = config.gra_weight * lgra + config.map_weight * lmap
+    else:
+        total = config.map_weight * lmap
+    opt.zero_grad(set_to_none=True)
+    total.backward()
+    opt.step()
+    if not terms:
+        return None
+    if not gra_trains:
+        with torch.no_grad():
+            lgra = gradient_loss(mg.detach(), x1, x2, variant=config.variant)
+        total = total.detach() + config.gra_weight * lgra
+    return LossTerms(total, lmap, lgra)
+
+
 def _train_loop(config, out, state, train_set, held, device, rank, world, progress, tqdm, save_checkpoint):
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -434,12 +466,6 @@ def _train_loop(config, out, state, train_set, held, device, rank, world, progre
         from torch.nn.parallel import DistributedDataParallel as DDP
 
         net = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
-    # In the released code's variant no gradient reaches the weights through Lgra (MF is
-    # binary and sign has zero gradient): the update is that of map_weight * Lmap alone,
-    # so Lgra is only computed, without a graph, on the steps that log it.
-    gra_trains = config.variant == "paper" and config.gra_weight > 0
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16")
-
     if rank == 0:
         (out / "config.json").write_text(json.dumps(cfg_dict, indent=2) + "\n")
         if state is None or not log_path.exists():
@@ -472,24 +498,10 @@ def _train_loop(config, out, state, train_set, held, device, rank, world, progre
             done = step + 1
             log_now = rank == 0 and (done % max(config.log_every, 1) == 0 or done == stop)
             eval_now = rank == 0 and config.eval_every and (done % config.eval_every == 0 or done == stop)
-            with autocast:
-                mg = net(x1, x2)
-            mg = mg.float()
-            lmap = map_loss(mg, mi, variant=config.variant)
-            if gra_trains:
-                lgra = gradient_loss(mg, x1, x2, variant=config.variant)
-                total = config.gra_weight * lgra + config.map_weight * lmap
-            else:
-                total = config.map_weight * lmap
-            opt.zero_grad(set_to_none=True)
-            total.backward()
-            opt.step()
-            if log_now or eval_now:
+            terms = training_step(net, opt, config, x1, x2, mi, terms=log_now or eval_now)
+            if terms is not None:
                 now = time.perf_counter()
-                if not gra_trains:
-                    with torch.no_grad():
-                        lgra = gradient_loss(mg.detach(), x1, x2, variant=config.variant)
-                    total = total.detach() + config.gra_weight * lgra
+                total, lmap, lgra = terms.total, terms.map, terms.gra
                 rate = ""
                 if log_now:
                     rate = f"{(done - last_step) * config.batch_size / max(now - last_t, 1e-9):.1f}"

@@ -1,0 +1,50 @@
+import csv
+
+import pytest
+import torch
+
+from smfuse.checkpoint import read_checkpoint
+from smfuse.study import ARMS, STUDY_BASE, arm_config, finished_runs, run_study
+
+TINY = dict(steps=4, dataset="synthetic", limit=3, holdout=1, eval_every=2, checkpoint_every=2, log_every=2,
+            patch_size=32, batch_size=4)
+
+
+def test_arms_are_the_declared_configurations():
+    assert list(ARMS) == ["a", "b", "c", "d", "e", "f"]
+    a, b, c, d, e, f = (arm_config(k, 0) for k in ARMS)
+    assert (a.variant, a.patch_mi_weight, b.patch_mi_weight) == ("code", 1.0, 2.0)
+    assert (c.variant, c.gra_weight, c.map_weight) == ("paper", 0.0, 10.0)
+    assert (d.variant, d.gra_weight, d.map_weight) == ("paper", 1.0, 10.0)
+    assert (e.map_weight, f.map_weight, f.gra_weight) == (1.0, 0.0, 1.0)
+    assert {k.steps for k in (a, b, c, d, e, f)} == {STUDY_BASE.steps}  # one step budget
+    assert arm_config("d", 2).seed == 2
+    with pytest.raises(ValueError, match="unknown arm"):
+        arm_config("z", 0)
+
+
+def test_study_trains_what_is_missing_and_resumes(tmp_path):
+    work, results = tmp_path / "work", tmp_path / "results"
+    rows = run_study(arms=["a", "d"], seeds=[0], work=work, results=results, overrides=TINY, echo=lambda m: None)
+    assert [(r["arm"], r["seed"]) for r in rows] == [("a", 0), ("d", 0)]
+    done = finished_runs(results)
+    assert set(done) == {("a", 0), ("d", 0)}
+    for d in done.values():
+        assert {p.name for p in d.iterdir()} == {"final.pt", "log.csv", "config.json"}
+    meta = read_checkpoint(done[("d", 0)] / "final.pt")["meta"]
+    assert meta["config"]["variant"] == "paper" and meta["config"]["seed"] == 0
+    # a second call trains nothing; an interrupted run is resumed from its checkpoint
+    assert run_study(arms=["a", "d"], seeds=[0], work=work, results=results, overrides=TINY, echo=lambda m: None) == []
+    from smfuse.train import train
+
+    train(arm_config("a", 1, **TINY).replace(stop_at=2), work / "a" / "seed-1", progress=False)
+    rows = run_study(arms=["a"], seeds=[0, 1], work=work, results=results, overrides=TINY, echo=lambda m: None)
+    assert [(r["arm"], r["seed"], r["resumed"]) for r in rows] == [("a", 1, True)]
+    steps = [int(r["step"]) for r in csv.DictReader(open(results / "a" / "seed-1" / "log.csv"))]
+    assert steps == [2, 4]
+    fresh = run_study(arms=["a"], seeds=[1], work=tmp_path / "w2", results=tmp_path / "r2", overrides=TINY,
+                      echo=lambda m: None)
+    assert fresh[0]["resumed"] is False
+    a = read_checkpoint(results / "a" / "seed-1" / "final.pt")["state_dict"]
+    b = read_checkpoint(tmp_path / "r2" / "a" / "seed-1" / "final.pt")["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a), "a resumed study run differs from an uninterrupted one"
