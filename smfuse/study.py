@@ -160,7 +160,8 @@ def run_study(*, arms: list[str] | None = None, seeds: list[int] | None = None, 
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
     done = finished_runs(results)
-    todo = [(a, s) for a in arms for s in seeds if (a, s) not in done]
+    # seed-major: every arm gets its first seed before any arm its second
+    todo = [(a, s) for s in seeds for a in arms if (a, s) not in done]
     echo(f"study: {len(todo)} run(s) to train, {len(arms) * len(seeds) - len(todo)} already in {results}")
     if not todo:
         return []
