@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["VERDICTS", "Verdict", "decide", "not_measured", "bootstrap_interval", "mean_sd"]
+__all__ = ["VERDICTS", "Verdict", "decide", "decide_equivalence", "not_measured", "bootstrap_interval", "mean_sd"]
 
 VERDICTS = ("supported", "refuted", "inconclusive", "not measured")
 DIRECTIONS = ("greater", "less")
@@ -159,6 +159,27 @@ def decide(effects, *, direction: str, margin: float = 0.0, rule: str = "", leve
         verdict = "supported" if lo > margin else "refuted" if hi < margin else "inconclusive"
     else:
         verdict = "supported" if hi < margin else "refuted" if lo > margin else "inconclusive"
+    return Verdict(verdict, mean, lo, hi, n_pairs=a.shape[1], n_seeds=a.shape[0], rule=rule)
+
+
+def decide_equivalence(effects, *, tol: float, rule: str = "", level: float = LEVEL, n_boot: int = N_BOOT,
+                       seed: int = 0) -> Verdict:
+    """The claims rule for a claim of equality within ``tol`` (e.g. "the same mask", "38,339 parameters").
+
+    ``supported`` if the whole interval lies in ``[-tol, tol]``, ``refuted`` if it lies
+    wholly outside it, else ``inconclusive`` (the two one-sided tests of an equivalence
+    test, read off one interval).
+    """
+    if not tol >= 0:
+        raise ValueError(f"tol must be >= 0, got {tol}")
+    a = _as_matrix(effects)
+    mean, lo, hi = bootstrap_interval(a, level=level, n_boot=n_boot, seed=seed)
+    if -tol <= lo and hi <= tol:
+        verdict = "supported"
+    elif lo > tol or hi < -tol:
+        verdict = "refuted"
+    else:
+        verdict = "inconclusive"
     return Verdict(verdict, mean, lo, hi, n_pairs=a.shape[1], n_seeds=a.shape[0], rule=rule)
 
 

@@ -124,6 +124,10 @@ class Claim:
         The result file that holds the evidence (relative to the notebook's folder).
     notebook : str
         The notebook that made the measurement.
+    verdict : str
+        The verdict of the claims rule with its interval (:meth:`smfuse.claims.Verdict.text`).
+    rule : str
+        The rule, stated before measuring (direction or threshold, and on what data).
     """
 
     claim: str
@@ -132,6 +136,8 @@ class Claim:
     published: str
     file: str
     notebook: str
+    verdict: str = ""
+    rule: str = ""
 
 
 class Report:
@@ -148,9 +154,11 @@ class Report:
     --------
     >>> import tempfile
     >>> rep = Report("00-example", tempfile.mkdtemp())
-    >>> rep.claim("MI agrees with the saved masks", ours=0.99934, published="99.95 %",
-    ...           file="agreement.csv").ours
-    '0.9993'
+    >>> from smfuse.claims import decide
+    >>> v = decide([0.0004, 0.0007, 0.0005], direction="greater", rule="mean(agreement - 0.999) > 0")
+    >>> rep.claim("MI agrees with the saved masks", verdict=v, ours=0.99934, published="99.95 %",
+    ...           file="agreement.csv").verdict[:9]
+    'supported'
     """
 
     def __init__(self, name: str, out_dir: str | os.PathLike | None = None) -> None:
@@ -177,16 +185,32 @@ class Report:
         df.to_csv(self.dir / name, index=index)
         return name
 
-    def claim(self, claim: str, *, ours=None, authors=None, published=None, file: str = "",
+    def claim(self, claim: str, *, verdict, ours=None, authors=None, published=None, file: str = "",
               digits: int = 4) -> Claim:
-        """Record a claim and write ``claims.json`` and ``claims.csv`` at once.
+        """Record a claim with its computed verdict and write ``claims.json`` and ``claims.csv`` at once.
 
-        Numbers are formatted with :func:`fmt` (``digits`` decimals); strings are kept.
+        Parameters
+        ----------
+        claim : str
+            The claim, in a sentence.
+        verdict : smfuse.claims.Verdict
+            What the claims rule decided (:func:`smfuse.claims.decide`,
+            :func:`~smfuse.claims.decide_equivalence` or :func:`~smfuse.claims.not_measured`);
+            a verdict is computed, never written in.
+        ours, authors, published :
+            Numbers are formatted with :func:`fmt` (``digits`` decimals); strings are kept.
+        file : str
+            The evidence file in this notebook's folder.
         """
+        from .claims import VERDICTS, Verdict
+
         if not claim:
             raise ValueError("claim must be a non-empty sentence")
+        if not isinstance(verdict, Verdict) or verdict.verdict not in VERDICTS:
+            raise TypeError(f"verdict must be a smfuse.claims.Verdict from the claims rule, got {type(verdict).__name__}")
         c = Claim(claim=claim, ours=fmt(ours, digits), authors=fmt(authors, digits),
-                  published=fmt(published, digits), file=file, notebook=self.name)
+                  published=fmt(published, digits), file=file, notebook=self.name,
+                  verdict=verdict.text(), rule=verdict.rule)
         self.claims.append(c)
         self._write()
         return c

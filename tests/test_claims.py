@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from smfuse.claims import VERDICTS, bootstrap_interval, decide, mean_sd, not_measured
+from smfuse.claims import VERDICTS, bootstrap_interval, decide, decide_equivalence, mean_sd, not_measured
 
 
 def test_interval_matches_the_normal_approximation_for_many_pairs():
@@ -71,3 +71,12 @@ def test_verdict_text_and_mean_sd():
     assert v.text().startswith("supported (+0.0200 [+0.0100, +0.0300]; 4 pairs x 2 seeds)")
     assert mean_sd([0.95, 0.96, 0.94]) == "0.9500 ± 0.0100 (n=3 seeds)"
     assert mean_sd([0.9]) == "0.9000 ± n/a (n=1 seed)"
+
+
+def test_equivalence_rule():
+    assert decide_equivalence(np.zeros(5), tol=0).verdict == "supported"
+    assert decide_equivalence([3.0], tol=0).verdict == "refuted"
+    assert decide_equivalence(np.array([0.001, -0.001, 0.002, 0.0]), tol=0.01).verdict == "supported"
+    assert decide_equivalence(np.array([0.0, 0.02, 0.0, 0.02]), tol=0.01).verdict == "inconclusive"
+    with pytest.raises(ValueError, match="tol must be"):
+        decide_equivalence([0.0], tol=-1)

@@ -35,21 +35,29 @@ def test_resolve_out_dir_rejects_paths_as_names(bad, tmp_path):
 
 
 def test_claims_written_at_once_and_reset_on_rerun(tmp_path):
+    from smfuse.claims import decide, not_measured
+
     rep = report.Report("00-test", tmp_path)
-    rep.claim("first", ours=0.123456, authors=None, published="1.0 (paper)", file="t.csv")
+    v = decide([0.1, 0.2, 0.3], direction="greater", rule="mean(x) > 0")
+    rep.claim("first", verdict=v, ours=0.123456, authors=None, published="1.0 (paper)", file="t.csv")
     rows = json.loads((tmp_path / "claims.json").read_text())
     assert rows == [{"claim": "first", "ours": "0.1235", "authors": "n/a", "published": "1.0 (paper)",
-                     "file": "t.csv", "notebook": "00-test"}]
-    assert pd.read_csv(tmp_path / "claims.csv").shape == (1, 6)
-    rep.claim("second", ours=38339)
+                     "file": "t.csv", "notebook": "00-test", "verdict": v.text(), "rule": "mean(x) > 0"}]
+    assert rows[0]["verdict"].startswith("supported (+0.2000 [")
+    assert pd.read_csv(tmp_path / "claims.csv").shape == (1, 8)
+    rep.claim("second", verdict=not_measured("no data: fetch it"), ours=38339)
     assert [r["ours"] for r in report.load_claims(tmp_path)] == ["0.1235", "38,339"]
     report.Report("00-test", tmp_path)  # a re-run starts afresh
     assert report.load_claims(tmp_path) == []
 
 
-def test_claim_needs_text(tmp_path):
+def test_claim_needs_text_and_a_computed_verdict(tmp_path):
+    from smfuse.claims import not_measured
+
     with pytest.raises(ValueError, match="non-empty"):
-        report.Report("00-test", tmp_path).claim("")
+        report.Report("00-test", tmp_path).claim("", verdict=not_measured("x"))
+    with pytest.raises(TypeError, match="Verdict from the claims rule"):
+        report.Report("00-test", tmp_path).claim("written in", verdict="supported")
 
 
 def test_figure_and_table(tmp_path):

@@ -20,7 +20,9 @@ def _notebook(folder, name, body):
 WRITE_CLAIM = """
 from smfuse import report
 rep = report.Report(NAME, out_dir)
-rep.claim("a claim | with a pipe", ours=1.5, published="2 (paper)", file="x.csv")
+from smfuse.claims import decide
+rep.claim("a claim | with a pipe", verdict=decide([1.0, 2.0], direction="less", rule="x < 0"), ours=1.5,
+          published="2 (paper)", file="x.csv")
 print("profile is", profile)
 """
 
@@ -65,6 +67,11 @@ def test_failing_notebook_stops_the_run_with_its_name(nbdir, tmp_path):
     assert "| 03-later | not run |" in summary
     # the good notebook's claim made it, pipes escaped
     assert "a claim \\| with a pipe" in summary and "| 1.5000 |" in summary
+    # the verdict column, and the findings that open the summary
+    assert "| claim | ours | authors' weights | published | verdict | evidence |" in summary
+    assert "| refuted (+1.5000 [" in summary
+    assert summary.index("## Findings") < summary.index("## Claims")
+    assert "1 claims: 0 supported, 1 refuted, 0 inconclusive, 0 not measured." in summary
 
 
 @pytest.mark.slow
