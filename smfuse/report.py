@@ -223,6 +223,23 @@ class Report:
             w.writeheader()
             w.writerows(rows)
 
+    def check_verdicts(self) -> None:
+        """Assert that every claim recorded has a verdict computed by the claims rule (for a notebook's last cell).
+
+        It checks *that* each verdict was computed (one of the four words, with its rule
+        or its reason), never *which* verdict came out.
+        """
+        from .claims import VERDICTS
+
+        if not self.claims:
+            raise AssertionError(f"{self.name}: no claims recorded")
+        for c in self.claims:
+            word = next((w for w in VERDICTS if c.verdict.startswith(w)), None)
+            if word is None:
+                raise AssertionError(f"{self.name}: claim {c.claim[:60]!r} has no computed verdict: {c.verdict!r}")
+            if word != "not measured" and not c.rule:
+                raise AssertionError(f"{self.name}: claim {c.claim[:60]!r} does not state its rule")
+
     def claims_table(self):
         """The claims recorded so far, as a DataFrame (for display at the end of a notebook)."""
         import pandas as pd

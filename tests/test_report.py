@@ -137,3 +137,17 @@ def test_load_models_from_a_weights_folder(monkeypatch, tmp_path):
     assert models["ours-paper"] is None
     assert torch.equal(models["ours-code"].dec3.weight, net.dec3.weight)
     assert models["ours"] is models[f"ours-{DEFAULT_VARIANT}"]
+
+
+def test_check_verdicts(tmp_path):
+    from smfuse.claims import decide, not_measured
+
+    rep = report.Report("00-test", tmp_path)
+    with pytest.raises(AssertionError, match="no claims recorded"):
+        rep.check_verdicts()
+    rep.claim("measured", verdict=decide([1.0, 2.0], direction="greater", rule="x > 0"))
+    rep.claim("absent", verdict=not_measured("no data"))
+    rep.check_verdicts()
+    rep.claim("no rule", verdict=decide([1.0, 2.0], direction="greater"))
+    with pytest.raises(AssertionError, match="does not state its rule"):
+        rep.check_verdicts()
