@@ -66,7 +66,8 @@ def _write_all(items: list[tuple[Path, object]]) -> None:
 def cmd_fuse(args) -> int:
     import numpy as np
 
-    from .fuse import fuse, load_model
+    from .fuse import fuse
+    from .weights import load_model
 
     out = _check_out(args.output, "output")
     mask_out = _check_out(args.mask_out, "mask output") if args.mask_out else None

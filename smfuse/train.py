@@ -283,7 +283,7 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
 
     torch.manual_seed(config.seed)
     if config.init_from:
-        from .checkpoint import load_weights
+        from .weights import load_weights
 
         model = load_weights(config.init_from)
     else:
