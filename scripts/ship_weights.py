@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from smfuse.checkpoint import read_checkpoint
-from smfuse.fuse import WEIGHTS_DIR
+from smfuse.weights import PACKAGE_WEIGHTS_DIR as WEIGHTS_DIR
 
 
 def main(run_dir: str, variant: str) -> None:

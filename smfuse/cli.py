@@ -2,12 +2,13 @@
 
 ::
 
-    smfuse fuse A B -o FUSED [--mask-out MASK] [--weights W] [--tile N]
+    smfuse fuse A B -o FUSED [--mask-out MASK] [--weights SPEC] [--tile N]
     smfuse initial-mask A B -o MASK
     smfuse metrics A B FUSED [--json]
     smfuse evaluate --dataset lytro (--method NAME | --folder DIR) [-o CSV]
     smfuse train [--config quick|full|fast] --out DIR [--resume] [--set KEY=VALUE ...]
-        (also under ``torchrun --nproc_per_node=N``: data-parallel, see smfuse.distributed)
+        (also as ``torchrun --nproc_per_node=N -m smfuse.cli train ...``: data-parallel,
+        the CPU threads split between the processes; see smfuse.distributed)
     smfuse reproduce [--profile quick|full]
 
 Every error is one line on stderr (``smfuse: error: ...``) with exit status 2 and no
@@ -66,7 +67,8 @@ def _write_all(items: list[tuple[Path, object]]) -> None:
 def cmd_fuse(args) -> int:
     import numpy as np
 
-    from .fuse import fuse, load_model
+    from .fuse import fuse
+    from .weights import load_model
 
     out = _check_out(args.output, "output")
     mask_out = _check_out(args.mask_out, "mask output") if args.mask_out else None
@@ -133,57 +135,29 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def _parse_set(items: list[str]) -> dict:
-    from dataclasses import fields
-
-    from .train import TrainConfig
-
-    types = {f.name: f.type for f in fields(TrainConfig)}
-    out = {}
-    for item in items:
-        if "=" not in item:
-            raise CLIError(f"--set expects KEY=VALUE, got {item!r}")
-        k, v = item.split("=", 1)
-        if k not in types:
-            raise CLIError(f"--set: unknown training option {k!r}; known: {', '.join(types)}")
-        t = str(types[k])
-        try:
-            if v.lower() == "none":
-                out[k] = None
-            elif t.startswith("int"):
-                out[k] = int(v)
-            elif t.startswith("float"):
-                out[k] = float(v)
-            else:
-                out[k] = v
-        except ValueError:
-            raise CLIError(f"--set {k}: cannot read {v!r} as {t}") from None
-    return out
-
-
 def cmd_train(args) -> int:
-    from .train import get_config, train
+    from . import distributed
+    from .train import get_config, parse_overrides, train
 
-    cfg = get_config(args.config, **_parse_set(args.set or []))
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # started by torchrun: one process of several
-        from .distributed import cleanup, setup
-
-        rank = setup(device=cfg.device)[0]
-        try:
-            res = train(cfg, args.out, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet)
-        except BaseException:
-            cleanup(wait=False)
-            raise
-        cleanup()
+    overrides = parse_overrides(args.set or [])
+    if distributed.is_launched():  # one process of several, started by torchrun
+        rank, world, res = distributed.run(args.config, overrides, args.out, resume=args.resume,
+                                           overwrite=args.overwrite, progress=not args.quiet, backend=args.backend)
         if rank != 0:
             return 0
     else:
-        res = train(cfg, args.out, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet)
-    if res["steps"] < cfg.steps:
-        print(f"stopped at step {res['steps']} of {cfg.steps} in {res['seconds']:.1f} s; continue with --resume: "
-              f"{Path(args.out) / 'checkpoint.pt'}")
+        if args.backend:
+            raise CLIError("--backend applies only under torchrun (WORLD_SIZE > 1)")
+        world = 1
+        res = train(get_config(args.config, **overrides), args.out, resume=args.resume, overwrite=args.overwrite,
+                    progress=not args.quiet)
+    on = f" on {world} processes" if world > 1 else ""
+    steps_total = get_config(args.config, **overrides).steps
+    if res["steps"] < steps_total:
+        print(f"stopped at step {res['steps']} of {steps_total}{on} in {res['seconds']:.1f} s; continue with "
+              f"--resume: {Path(args.out) / 'checkpoint.pt'}")
         return 0
-    print(f"trained {res['steps']} steps in {res['seconds']:.1f} s; "
+    print(f"trained {res['steps']} steps{on} in {res['seconds']:.1f} s; "
           f"MF/MI agreement {res['agreement'].mean():.4f} (min {res['agreement'].min():.4f}); "
           f"weights: {Path(args.out) / 'final.pt'}")
     return 0
@@ -211,8 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("b", help="second source (far focus)")
     f.add_argument("-o", "--output", required=True, help="fused image (same dtype as the sources)")
     f.add_argument("--mask-out", help="also write the binary mask MF (8-bit 0/255; 255 = second source)")
-    f.add_argument("--weights", help="our checkpoint path, or official:PATH for the authors' checkpoint.zip "
-                                     "(default: the weights shipped with smfuse)")
+    f.add_argument("--weights", help="paper or code (our weights for that loss variant, from SMFUSE_WEIGHTS_DIR "
+                                     "or shipped with smfuse), official[:PATH][@EPOCH] (the authors' checkpoint.zip), "
+                                     "or the path of one of our checkpoints (default: paper)")
     f.add_argument("--tile", type=int, default=512, help="tile side for large images (default 512)")
     f.set_defaults(func=cmd_fuse)
 
@@ -247,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint.pt")
     t.add_argument("--overwrite", action="store_true", help="start over in an --out that already holds a run")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a TrainConfig field")
+    t.add_argument("--backend", choices=["gloo", "nccl"],
+                   help="under torchrun only: the process group's backend (default: nccl on CUDA, else gloo)")
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=cmd_train)
 

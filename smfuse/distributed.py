@@ -1,19 +1,21 @@
-"""Data-parallel training over several processes or machines, started by ``torchrun``.
+"""Data-parallel training over several processes or machines: ``smfuse train`` under ``torchrun``.
 
 :func:`smfuse.train.train` already trains with DistributedDataParallel when a process
 group is initialised: every process draws the same global batch (seeded by
 ``(seed, step)``), trains on its own slice of ``batch_size / world_size`` patches, and
 DDP averages the gradients, so each step applies the update of the whole batch. This
 module initialises that group from the environment ``torchrun`` sets (``RANK``,
-``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``), runs the training,
-and tears the group down::
+``WORLD_SIZE``, ``LOCAL_RANK``, ``LOCAL_WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``),
+splits the machine's CPU threads between the processes on it, runs the training, and
+tears the group down (:func:`run`). The one entry point is the command line's ``train``,
+which calls :func:`run` when it finds itself one of several processes::
 
-    torchrun --nproc_per_node=2 -m smfuse.distributed --config quick --out runs/ddp
+    torchrun --nproc_per_node=2 -m smfuse.cli train --config quick --out runs/ddp
     torchrun --nnodes=2 --node_rank=0 --master_addr=HOST --master_port=29500 \\
-        --nproc_per_node=4 -m smfuse.distributed --config full --out runs/ddp --set device=cuda
+        --nproc_per_node=4 -m smfuse.cli train --config full --out runs/ddp --set device=cuda
 
-(``python -m torch.distributed.run`` is the same as ``torchrun``.) The options are those
-of ``smfuse train``. Backend: ``gloo`` on the CPU, ``nccl`` on GPUs. Only rank 0 writes
+(``python -m torch.distributed.run`` is the same as ``torchrun``.) Backend: ``gloo`` on
+the CPU, ``nccl`` on GPUs (``smfuse train --backend`` to choose). Only rank 0 writes
 the run folder; with ``--resume`` every rank reads ``checkpoint.pt`` from it, so on
 several machines the folder must be shared.
 
@@ -25,15 +27,15 @@ every step to 1e-6).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from pathlib import Path
 
 import torch
 import torch.distributed as dist
 
-__all__ = ["setup", "cleanup", "main", "default_backend"]
+from .train import get_config, train
+
+__all__ = ["setup", "cleanup", "run", "default_backend", "is_launched"]
 
 
 def default_backend(device: str = "auto") -> str:
@@ -47,7 +49,7 @@ def _env_int(name: str) -> int:
     value = os.environ.get(name)
     if value is None:
         raise ValueError(f"environment variable {name} is not set: start the processes with torchrun "
-                         f"(torchrun --nproc_per_node=N -m smfuse.distributed ...)")
+                         f"(torchrun --nproc_per_node=N -m smfuse.cli train ...)")
     try:
         return int(value)
     except ValueError:
@@ -103,50 +105,60 @@ def _threads_per_process(local_world: int) -> int:
     return max(1, cores // max(1, local_world))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="torchrun ... -m smfuse.distributed",
-                                description="Data-parallel SMFuse training (one process per rank, started by torchrun).")
-    p.add_argument("--config", default="full", help="quick or full")
-    p.add_argument("--out", required=True, help="run folder (written by rank 0)")
-    p.add_argument("--resume", action="store_true")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a TrainConfig field")
-    p.add_argument("--backend", choices=["gloo", "nccl"], help="default: nccl on CUDA, else gloo")
-    p.add_argument("--quiet", action="store_true")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``torchrun -m smfuse.distributed``; returns the exit status."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    args = build_parser().parse_args(argv)
-    from .cli import CLIError, _parse_set
-    from .train import get_config, train
-
+def is_launched() -> bool:
+    """Whether this process is one of several started by ``torchrun`` (``WORLD_SIZE`` > 1)."""
     try:
-        overrides = _parse_set(args.set or [])
-        if "threads" not in overrides:
-            # processes on one machine share its cores (torch would give each all of them)
-            overrides["threads"] = _threads_per_process(int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
-        cfg = get_config(args.config, **overrides)
-        rank, world, _ = setup(args.backend, device=cfg.device)
-    except (CLIError, ValueError) as exc:
-        print(f"smfuse.distributed: error: {exc}", file=sys.stderr)
-        return 2
+        return int(os.environ.get("WORLD_SIZE", "1")) > 1
+    except ValueError:
+        raise ValueError(f"environment variable WORLD_SIZE must be an integer, "
+                         f"got {os.environ['WORLD_SIZE']!r}") from None
+
+
+def run(config: str, overrides: dict, out_dir, *, resume: bool = False, overwrite: bool = False,
+        progress: bool = True, backend: str | None = None) -> tuple[int, int, dict]:
+    """Train as one process of a ``torchrun`` group: threads, process group, training, teardown.
+
+    Parameters
+    ----------
+    config : str
+        A configuration name (:func:`smfuse.train.get_config`).
+    overrides : dict
+        TrainConfig overrides (:func:`smfuse.train.parse_overrides`). Without
+        ``threads``, each process gets an equal share of the cores it may run on
+        (``LOCAL_WORLD_SIZE`` processes share a machine; torch would give each all of
+        them, and the processes would stall one another).
+    out_dir : str or path
+        The run folder (written by rank 0).
+    resume, progress
+        As :func:`smfuse.train.train`.
+    backend : str, optional
+        ``gloo`` or ``nccl``; default :func:`default_backend` of the config's device.
+
+    Returns
+    -------
+    (rank, world_size, result)
+        ``result`` as :func:`smfuse.train.train` returns it.
+
+    Raises
+    ------
+    ValueError
+        If the torchrun environment is incomplete or the configuration is invalid.
+    """
+    overrides = dict(overrides)
+    if "threads" not in overrides:
+        overrides["threads"] = _threads_per_process(int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    cfg = get_config(config, **overrides)
+    rank, world, _ = setup(backend, device=cfg.device)
     ok = False
     try:
-        res = train(cfg, args.out, resume=args.resume, overwrite=getattr(args, 'overwrite', False), progress=not args.quiet)
-        if rank == 0:
-            print(f"trained {res['steps']} steps on {world} processes in {res['seconds']:.1f} s; "
-                  f"MF/MI agreement {res['agreement'].mean():.4f} (min {res['agreement'].min():.4f}); "
-                  f"weights: {Path(args.out) / 'final.pt'}")
+        res = train(cfg, out_dir, resume=resume, overwrite=overwrite, progress=progress)
         ok = True
-    except ValueError as exc:
-        print(f"smfuse.distributed: error (rank {rank}): {exc}", file=sys.stderr)
-        return 2
     finally:
-        cleanup(wait=ok)
-    return 0
+        cleanup(wait=ok)  # after an error the other processes may never reach the barrier
+    return rank, world, res
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    print("smfuse.distributed: error: not an entry point; run "
+          "`torchrun --nproc_per_node=N -m smfuse.cli train ...`", file=sys.stderr)
+    raise SystemExit(2)

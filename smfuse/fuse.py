@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -28,29 +27,11 @@ import torch
 from .fast import FastLogits
 from .io import check_pair, to_gray
 from .model import RECEPTIVE_FIELD, MaskGenerator, to_network_input
+from .weights import load_model
 
-__all__ = ["predict_logits", "fuse", "FuseResult", "DEFAULT_VARIANT", "DEFAULT_WEIGHTS", "shipped_weights", "load_model", "HALO"]
+__all__ = ["predict_logits", "fuse", "FuseResult", "HALO"]
 
 HALO = RECEPTIVE_FIELD // 2
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-# The shipped default: the variant that scores best on Lytro (notebooks/05-evaluation).
-DEFAULT_VARIANT = "paper"
-DEFAULT_WEIGHTS = WEIGHTS_DIR / f"smfuse_{DEFAULT_VARIANT}.pt"
-
-
-def shipped_weights(variant: str = DEFAULT_VARIANT) -> Path:
-    """Path of the weights shipped with the package for a loss variant ('code' or 'paper').
-
-    Each file carries its training configuration and timing in its metadata; how they
-    were made is in ``smfuse/weights/README.md``.
-    """
-    if variant not in ("code", "paper"):
-        raise ValueError(f"variant must be 'code' or 'paper', got {variant!r}")
-    path = WEIGHTS_DIR / f"smfuse_{variant}.pt"
-    if not path.is_file():
-        raise ValueError(f"no shipped weights for the {variant!r} variant ({path.name}); train them with "
-                         f"`smfuse train --config full --set variant={variant}`")
-    return path
 
 
 @dataclass
@@ -70,24 +51,6 @@ class FuseResult:
     fused: np.ndarray
     mask: np.ndarray
     mg: np.ndarray
-
-
-def load_model(weights: str | None = None) -> MaskGenerator:
-    """A mask generator in eval mode from a weights spec.
-
-    Parameters
-    ----------
-    weights : str, optional
-        ``None`` for the weights shipped with the package, a path to one of our
-        checkpoints, or ``official:PATH`` for the authors' TensorFlow checkpoint (see
-        :func:`smfuse.checkpoint.load_weights`).
-    """
-    from .checkpoint import load_weights
-
-    if weights is None:
-        weights = str(shipped_weights())
-    model = load_weights(weights)
-    return model.eval()
 
 
 _FAST: "weakref.WeakKeyDictionary[MaskGenerator, tuple[tuple, FastLogits]]" = weakref.WeakKeyDictionary()
@@ -208,7 +171,8 @@ def fuse(a: np.ndarray, b: np.ndarray, model: MaskGenerator | None = None, *, ti
         The first (near-focus) and second (far-focus) source, same shape and dtype
         (uint8, uint16, or float in [0, 1]).
     model : MaskGenerator, optional
-        Defaults to the weights shipped with the package.
+        Defaults to :func:`smfuse.weights.load_model` of the default variant (the
+        shipped weights, or those in ``SMFUSE_WEIGHTS_DIR``).
     tile, fast
         See :func:`predict_logits`.
 

@@ -26,6 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+# the weights lookups, re-exported for the notebooks (they live in smfuse.weights)
+from .weights import DEFAULT_VARIANT, VARIANTS, WEIGHTS_ENV, authors_checkpoint, load_model, weights_path
+
 __all__ = [
     "REPO_ROOT",
     "RESULTS_ENV",
@@ -422,36 +425,6 @@ def receptive_field(model, *, size: int = 33) -> tuple[int, int]:
 # ----------------------------------------------------------------------------- models
 
 
-def authors_checkpoint() -> Path | None:
-    """The authors' ``checkpoint.zip`` in the data folder, or ``None`` when it is absent."""
-    from .checkpoint import OFFICIAL_ZIP
-    from .data import data_root
-
-    root = data_root()
-    if root is None or not (root / OFFICIAL_ZIP).is_file():
-        return None
-    return root / OFFICIAL_ZIP
-
-
-WEIGHTS_ENV = "SMFUSE_WEIGHTS_DIR"
-
-
-def weights_path(variant: str) -> Path | None:
-    """Our trained weights for a loss variant (``'code'`` or ``'paper'``), or ``None`` if absent.
-
-    ``smfuse_<variant>.pt`` in the folder named by ``SMFUSE_WEIGHTS_DIR``, else in the
-    package's ``smfuse/weights``.
-    """
-    from . import fuse as _fuse
-
-    if variant not in ("code", "paper"):
-        raise ValueError(f"variant must be 'code' or 'paper', got {variant!r}")
-    env = os.environ.get(WEIGHTS_ENV)
-    folder = Path(env).expanduser() if env else _fuse.WEIGHTS_DIR
-    path = folder / f"smfuse_{variant}.pt"
-    return path if path.is_file() else None
-
-
 def load_models() -> dict:
     """The mask generators the notebooks compare, each ``None`` when unavailable.
 
@@ -463,15 +436,13 @@ def load_models() -> dict:
         (``smfuse_code.pt`` / ``smfuse_paper.pt`` shipped in ``smfuse/weights``, or in
         the folder named by the ``SMFUSE_WEIGHTS_DIR`` environment variable, to run the
         notebooks on freshly trained weights); ``"ours"``: the shipped default variant
-        (:data:`smfuse.fuse.DEFAULT_VARIANT`) among those.
+        (:data:`smfuse.weights.DEFAULT_VARIANT`) among those. The models come from
+        :func:`smfuse.weights.load_model`'s cache, shared with the SMFuse baselines:
+        do not train them.
     """
-    from . import fuse as _fuse
-
     models = {}
-    for variant in ("code", "paper"):
-        path = weights_path(variant)
-        models[f"ours-{variant}"] = _fuse.load_model(str(path)) if path is not None else None
-    models["ours"] = models[f"ours-{_fuse.DEFAULT_VARIANT}"]
-    ckpt = authors_checkpoint()
-    models["authors"] = _fuse.load_model(f"official:{ckpt}") if ckpt is not None else None
+    for variant in VARIANTS:
+        models[f"ours-{variant}"] = load_model(variant) if weights_path(variant) is not None else None
+    models["ours"] = models[f"ours-{DEFAULT_VARIANT}"]
+    models["authors"] = load_model("official") if authors_checkpoint() is not None else None
     return models

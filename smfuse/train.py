@@ -10,9 +10,10 @@ batch 32, ~750k iterations on a GPU) are named fields of :class:`TrainConfig`; t
 ``full`` configuration is the one we measured to reach the authors' quality on a 2-core
 CPU in minutes (see the README and ``notebooks/04-training.ipynb``).
 
-Distributed: run under ``torchrun`` and every process draws the same global batch and
-trains on its own slice with DistributedDataParallel (gloo on CPU, NCCL on GPUs), so a
-step gives the same update as one process with the whole batch.
+Distributed: run ``smfuse train`` under ``torchrun`` (:mod:`smfuse.distributed`) and every
+process draws the same global batch and trains on its own slice with
+DistributedDataParallel (gloo on CPU, NCCL on GPUs), so a step gives the same update as
+one process with the whole batch.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from .io import to_gray
 from .losses import LossTerms, gradient_loss, map_loss
 from .model import MaskGenerator, to_network_input
 
-__all__ = ["TrainConfig", "CONFIGS", "TrainingSet", "train", "training_step", "mask_agreement", "get_config"]
+__all__ = ["TrainConfig", "CONFIGS", "TrainingSet", "train", "training_step", "mask_agreement", "get_config",
+           "parse_overrides"]
 
 
 @dataclass
@@ -193,6 +195,46 @@ def get_config(name: str, **overrides) -> TrainConfig:
     if name not in CONFIGS:
         raise ValueError(f"unknown configuration {name!r}; choose one of {', '.join(CONFIGS)}")
     return CONFIGS[name].replace(**overrides)
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """``KEY=VALUE`` strings (``smfuse train --set``) -> :class:`TrainConfig` overrides.
+
+    Each value is read as the field's type (int, float, else str); ``none`` (any case)
+    gives None.
+
+    Raises
+    ------
+    ValueError
+        If an item has no ``=``, names no field of TrainConfig, or its value cannot be
+        read as the field's type.
+
+    Examples
+    --------
+    >>> parse_overrides(["steps=10", "lr=1e-3", "init_from=none", "variant=paper"])
+    {'steps': 10, 'lr': 0.001, 'init_from': None, 'variant': 'paper'}
+    """
+    types = {f.name: str(f.type) for f in dataclasses.fields(TrainConfig)}
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        if k not in types:
+            raise ValueError(f"--set: unknown training option {k!r}; known: {', '.join(types)}")
+        t = types[k]
+        try:
+            if v.lower() == "none":
+                out[k] = None
+            elif t.startswith("int"):
+                out[k] = int(v)
+            elif t.startswith("float"):
+                out[k] = float(v)
+            else:
+                out[k] = v
+        except ValueError:
+            raise ValueError(f"--set {k}: cannot read {v!r} as {t}") from None
+    return out
 
 
 class TrainingSet:
@@ -445,7 +487,7 @@ def _train_loop(config, out, state, train_set, held, device, rank, world, progre
     if config.threads:
         torch.set_num_threads(config.threads)
     if config.init_from:
-        from .checkpoint import load_weights
+        from .weights import load_weights
 
         model = load_weights(config.init_from)
     else:

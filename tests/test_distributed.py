@@ -17,7 +17,7 @@ import torch
 import torch.multiprocessing as mp
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
-from smfuse import distributed
+from smfuse import cli, distributed
 from smfuse.checkpoint import read_checkpoint
 from smfuse.train import get_config, train
 
@@ -49,7 +49,7 @@ def _worker(rank: int, world: int, port: int, out: str) -> None:
                       MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), OMP_WAIT_POLICY="PASSIVE")
     snaps, handle = _record_steps()
     try:
-        status = distributed.main(["--config", "quick", "--out", str(Path(out) / "run"), "--quiet", *SETS])
+        status = cli.main(["train", "--config", "quick", "--out", str(Path(out) / "run"), "--quiet", *SETS])
     finally:
         handle.remove()
     assert status == 0
@@ -94,7 +94,7 @@ def test_two_processes_match_one_after_every_step(single, tmp_path):
 def test_torchrun_launcher(single, tmp_path):
     _, model = single
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           "-m", "smfuse.distributed", "--config", "quick", "--out", str(tmp_path / "run"), "--quiet", *SETS]
+           "-m", "smfuse.cli", "train", "--config", "quick", "--out", str(tmp_path / "run"), "--quiet", *SETS]
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", TQDM_DISABLE="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -110,7 +110,40 @@ def test_setup_needs_the_torchrun_environment(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(ValueError, match="RANK is not set: start the processes with torchrun"):
         distributed.setup("gloo")
-    assert distributed.main(["--out", "unused", "--set", "nonsense=1"]) == 2
+    assert not distributed.is_launched()
+    assert cli.main(["train", "--out", "unused", "--set", "nonsense=1"]) == 2
+
+
+def test_train_as_one_of_several_processes_needs_torchrun(monkeypatch, tmp_path, capsys):
+    for name in ("RANK", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("WORLD_SIZE", "2")  # as if started by hand with half of torchrun's variables
+    assert distributed.is_launched()
+    assert cli.main(["train", "--config", "quick", "--out", str(tmp_path / "run"), *SETS]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["smfuse: error: environment variable RANK is not set: start the processes with torchrun "
+                   "(torchrun --nproc_per_node=N -m smfuse.cli train ...)"]
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_one_entry_point_splits_the_threads(monkeypatch, tmp_path):
+    """`smfuse train` under torchrun gives each process its share of the cores (unless --set threads)."""
+    seen = []
+
+    def fake_train(cfg, out, **kw):
+        seen.append(cfg.threads)
+        return {"steps": 0}
+
+    monkeypatch.setattr(distributed, "train", fake_train)
+    monkeypatch.setattr(distributed, "setup", lambda backend=None, device="auto": (1, 4, 1))
+    monkeypatch.setattr(distributed, "cleanup", lambda wait=True: None)
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    overrides = {k: v for k, v in OVERRIDES.items() if k != "threads"}
+    assert cli.main(["train", "--config", "quick", "--out", str(tmp_path)] +
+                    [f"--set={k}={v}" for k, v in overrides.items()]) == 0  # rank 1: prints nothing
+    assert distributed.run("quick", {"threads": 3}, tmp_path) == (1, 4, {"steps": 0})
+    assert seen == [distributed._threads_per_process(2), 3]
 
 
 def test_threads_and_backend():

@@ -42,7 +42,7 @@ def test_lytro_pair_official_weights():
     zip_path = data_root() / "smfuse_official" / "checkpoint.zip"
     if not zip_path.is_file():
         pytest.skip("the authors' checkpoint.zip is not in the data folder")
-    from smfuse.checkpoint import load_weights
+    from smfuse.weights import load_weights
 
     net = load_weights(f"official:{zip_path}")
     p = load_dataset("lytro")[19]

@@ -127,7 +127,7 @@ def test_load_models_without_data(monkeypatch, tmp_path):
 
 def test_load_models_from_a_weights_folder(monkeypatch, tmp_path):
     from smfuse.checkpoint import save_checkpoint
-    from smfuse.fuse import DEFAULT_VARIANT
+    from smfuse.weights import DEFAULT_VARIANT
 
     torch.manual_seed(0)
     net = MaskGenerator()

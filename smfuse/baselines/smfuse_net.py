@@ -1,32 +1,29 @@
 """SMFuse itself behind the baseline interface: the authors' weights and ours.
 
-Each entry loads its weights on first use and keeps them; ``fuse(a, b)`` returns the
-fused image only (use :func:`smfuse.fuse.fuse` for the mask too).
+Each entry takes its model from :func:`smfuse.weights.load_model` (the package's one
+bounded cache; ``SMFUSE_WEIGHTS_DIR`` names other weights for ``code`` and ``paper``);
+``fuse(a, b)`` returns the fused image only (use :func:`smfuse.fuse.fuse` for the mask too).
 """
 
 from __future__ import annotations
-
-from functools import lru_cache
 
 import numpy as np
 
 __all__ = ["smfuse_fuser", "authors", "ours_code", "ours_paper"]
 
 
-@lru_cache(maxsize=8)
-def _model(weights: str):
-    from ..fuse import load_model
-
-    return load_model(weights)
-
-
 def smfuse_fuser(weights: str):
-    """A ``fuse(a, b) -> fused`` function for a weights spec (see :func:`smfuse.fuse.load_model`)."""
+    """A ``fuse(a, b) -> fused`` function for a weights spec (see :mod:`smfuse.weights`).
+
+    The spec is resolved at each call, so a changed ``SMFUSE_WEIGHTS_DIR`` or a
+    retrained file is seen.
+    """
 
     def fuse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         from ..fuse import fuse as _fuse
+        from ..weights import load_model
 
-        return _fuse(a, b, _model(weights)).fused
+        return _fuse(a, b, load_model(weights)).fused
 
     fuse.__name__ = f"smfuse[{weights}]"
     return fuse
@@ -39,13 +36,9 @@ def authors(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def ours_code(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """SMFuse with our weights trained with the ``code`` loss variant."""
-    from ..fuse import shipped_weights
-
-    return smfuse_fuser(str(shipped_weights("code")))(a, b)
+    return smfuse_fuser("code")(a, b)
 
 
 def ours_paper(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """SMFuse with our weights trained with the ``paper`` loss variant."""
-    from ..fuse import shipped_weights
-
-    return smfuse_fuser(str(shipped_weights("paper")))(a, b)
+    return smfuse_fuser("paper")(a, b)
