@@ -112,7 +112,7 @@ def test_fuse_bad_input(files, tmp_path, capsys, case, pattern):
 def test_metrics_json(files, capsys):
     assert main(["metrics", str(files / "a.png"), str(files / "b.png"), str(files / "a.png"), "--json"]) == 0
     vals = json.loads(capsys.readouterr().out)
-    assert list(vals) == ["qmi", "qabf", "ssim", "ssim_mean", "qy", "qcb", "qncie", "mi", "entropy", "sf", "ag"]
+    assert list(vals) == ["qmi", "qabf", "ssim", "ssim_mean", "qy", "qcb", "qncie", "mutual_info", "entropy", "sf", "ag"]
     assert 0 < vals["qabf"] <= 1 and vals["ssim"] == pytest.approx(2 * vals["ssim_mean"])
 
 
