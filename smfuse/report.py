@@ -414,23 +414,26 @@ def weights_path(variant: str) -> Path | None:
 def load_models() -> dict:
     """The mask generators the notebooks compare, each ``None`` when unavailable.
 
+    Taken from the SMFuse methods of :mod:`smfuse.methods` (each loaded once and shared
+    with the method).
+
     Returns
     -------
     dict
-        ``"authors"``: the authors' released checkpoint, epoch 617, from the data folder;
-        ``"ours-code"``, ``"ours-paper"``: our weights trained with each loss variant
-        (``smfuse_code.pt`` / ``smfuse_paper.pt`` shipped in ``smfuse/weights``, or in
-        the folder named by the ``SMFUSE_WEIGHTS_DIR`` environment variable, to run the
+        ``"authors"``: the authors' released checkpoint, epoch 617, from the data folder
+        (method ``smfuse_authors``); ``"ours-code"``, ``"ours-paper"``: our weights trained
+        with each loss variant (methods ``smfuse_code``, ``smfuse_paper``:
+        ``smfuse_code.pt`` / ``smfuse_paper.pt`` shipped in ``smfuse/weights``, or in the
+        folder named by the ``SMFUSE_WEIGHTS_DIR`` environment variable, to run the
         notebooks on freshly trained weights); ``"ours"``: the shipped default variant
         (:data:`smfuse.fuse.DEFAULT_VARIANT`) among those.
     """
     from . import fuse as _fuse
+    from .methods import get_method
 
     models = {}
-    for variant in ("code", "paper"):
-        path = weights_path(variant)
-        models[f"ours-{variant}"] = _fuse.load_model(str(path)) if path is not None else None
+    for key, name in (("ours-code", "smfuse_code"), ("ours-paper", "smfuse_paper"), ("authors", "smfuse_authors")):
+        method = get_method(name)
+        models[key] = method.model() if method.available() else None
     models["ours"] = models[f"ours-{_fuse.DEFAULT_VARIANT}"]
-    ckpt = authors_checkpoint()
-    models["authors"] = _fuse.load_model(f"official:{ckpt}") if ckpt is not None else None
-    return models
+    return {k: models[k] for k in ("ours-code", "ours-paper", "ours", "authors")}

@@ -120,6 +120,15 @@ def test_evaluate_needs_one_source(capsys):
     _err(capsys, ["evaluate", "--dataset", "synthetic"])
 
 
+def test_evaluate_unknown_or_unavailable_method(capsys, monkeypatch, tmp_path):
+    line = _err(capsys, ["evaluate", "--dataset", "synthetic", "--method", "mi"])
+    assert "unknown fusion method 'mi'; choose one of average," in line and "initial_mask" in line
+    monkeypatch.setenv("SMFUSE_DATA", str(tmp_path))  # no authors' checkpoint there
+    out = tmp_path / "t.csv"
+    line = _err(capsys, ["evaluate", "--dataset", "synthetic", "--method", "smfuse_authors", "-o", str(out)])
+    assert "method 'smfuse_authors' cannot run here" in line and not out.exists()
+
+
 def test_train_bad_option(capsys, tmp_path):
     line = _err(capsys, ["train", "--config", "quick", "--out", str(tmp_path / "r"), "--set", "nonsense=1"])
     assert "unknown training option" in line
