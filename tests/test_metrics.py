@@ -204,12 +204,17 @@ def test_noise_lowers_every_fusion_score(index):
     assert worse["sf"] > clean["sf"] and worse["ag"] > clean["ag"]
 
 
-@pytest.mark.parametrize("index", [0, 1, 2, 3])
+@pytest.mark.parametrize("index", range(8))
 def test_qy_and_qcb_prefer_the_truth_to_averaging(index):
     p = synthetic_pair(index, size=96)  # QCB's single DoG level scales with the size
     avg = np.round((p.a.astype(float) + p.b) / 2).astype(np.uint8)
     assert M.qy(p.a, p.b, p.truth) > M.qy(p.a, p.b, avg)
-    assert M.qcb(p.a, p.b, p.truth) > M.qcb(p.a, p.b, avg)
+    if not p.meta["soft"]:
+        # Where a boundary is soft, the truth is sharper than both sources in the band
+        # between them, and QCB's min/max contrast ratio penalises a fused image for
+        # exceeding the sources: it then can prefer the average (soft stripes, pairs 3
+        # and 4 of seed 0). With hard boundaries the truth copies a source everywhere.
+        assert M.qcb(p.a, p.b, p.truth) > M.qcb(p.a, p.b, avg)
 
 
 def test_symmetric_in_the_sources(rng):
