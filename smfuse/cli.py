@@ -127,9 +127,7 @@ def cmd_evaluate(args) -> int:
             raise CLIError(f"--folder {args.folder}: not a folder")
         table = ev.evaluate_folder(args.dataset, args.folder, out_csv=out, progress=not args.quiet)
     else:
-        from .baselines import get_baseline
-
-        table = ev.evaluate_method(args.dataset, get_baseline(args.method), limit=args.limit, out_csv=out,
+        table = ev.evaluate_method(args.dataset, args.method, limit=args.limit, out_csv=out,
                                    progress=not args.quiet)
     print(table.tail(1).to_string(float_format=lambda v: f"{v:.4f}"))
     return 0
@@ -177,6 +175,8 @@ def cmd_reproduce(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .methods import method_names
+
     p = argparse.ArgumentParser(prog="smfuse", description="SMFuse multi-focus image fusion (replication).")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -209,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="score a method or a folder of fused results over a data set")
     e.add_argument("--dataset", default="lytro")
-    e.add_argument("--method", help="a baseline name (see smfuse.baselines)")
+    e.add_argument("--method", metavar="NAME", help=f"a fusion method: {', '.join(method_names())}")
     e.add_argument("--folder", help="a folder of fused images")
     e.add_argument("--limit", type=int)
     e.add_argument("-o", "--output", help="CSV table (one row per image and a mean row)")

@@ -191,7 +191,8 @@ def _train(folder: Path, limit):
 _SYNTH_IMAGES = ("camera", "astronaut", "coffee", "moon", "chelsea", "brick", "rocket", "coins",
                  "immunohistochemistry", "grass", "clock", "gravel")
 _SHAPES = ("half", "disc", "blobs", "stripe")
-_SIGMAS = (1.5, 2.5, 4.0)
+_SIGMA_RANGE = (1.5, 4.0)  # defocus: Gaussian sigma in px, drawn uniformly
+_SOFT_RANGE = (1.5, 4.5)  # a soft boundary: the focus map blurred with this sigma (px), drawn uniformly
 
 
 def _focus_field(shape: str, h: int, w: int, rng: np.random.Generator) -> np.ndarray:
@@ -217,10 +218,13 @@ def _focus_field(shape: str, h: int, w: int, rng: np.random.Generator) -> np.nda
 def synthetic_pair(index: int, *, size: int = 256, seed: int = 0) -> Pair:
     """A synthetic multi-focus pair with known truth, from an image bundled with scikit-image.
 
-    The all-in-focus truth ``G`` is cropped to ``size x size``; a focus map ``M`` (half
-    plane at a random angle, disc, random blobs or stripe) decides where each source
-    is sharp. Boundaries are hard for even ``index`` and soft (the map blurred with
-    sigma 3 px) for odd ones; the defocus is a Gaussian of sigma 1.5, 2.5 or 4 px:
+    Four choices are drawn independently from ``(seed, index)``, in this order: the image
+    (one of 12 bundled with scikit-image, cropped to ``size x size`` as the all-in-focus
+    truth ``G``), the focus shape (a half plane at a random angle, a disc, random blobs
+    or a stripe: the map ``M`` of where the second source is sharp), the defocus (a
+    Gaussian of sigma uniform in [1.5, 4] px) and the edge softness (hard, or soft with
+    probability 1/2: ``M`` blurred with sigma uniform in [1.5, 4.5] px); then the shape's
+    own parameters. Every design is thus its own, with no period in ``index``:
 
     ``a = (1 - w) G + w blur(G)``, ``b = w G + (1 - w) blur(G)``, ``w`` the (soft) map.
 
@@ -236,7 +240,9 @@ def synthetic_pair(index: int, *, size: int = 256, seed: int = 0) -> Pair:
     Returns
     -------
     Pair
-        uint8 sources and truth, and ``mask = w > 0.5``.
+        uint8 sources and truth, and ``mask = w > 0.5``; ``meta`` holds the draws
+        (``image``, ``shape``, ``sigma``, ``soft``, ``edge_sigma``, 0 for a hard edge)
+        and the ``seed``.
     """
     import skimage.data
 
@@ -245,7 +251,11 @@ def synthetic_pair(index: int, *, size: int = 256, seed: int = 0) -> Pair:
     if size < 16:
         raise ValueError(f"size must be >= 16, got {size}")
     rng = np.random.default_rng([seed, index])
-    img_name = _SYNTH_IMAGES[index % len(_SYNTH_IMAGES)]
+    img_name = _SYNTH_IMAGES[int(rng.integers(len(_SYNTH_IMAGES)))]
+    shape = _SHAPES[int(rng.integers(len(_SHAPES)))]
+    sigma = float(rng.uniform(*_SIGMA_RANGE))
+    soft = bool(rng.random() < 0.5)
+    edge_sigma = float(rng.uniform(*_SOFT_RANGE)) if soft else 0.0
     img = getattr(skimage.data, img_name)()
     h0, w0 = img.shape[:2]
     if min(h0, w0) < size:
@@ -257,11 +267,8 @@ def synthetic_pair(index: int, *, size: int = 256, seed: int = 0) -> Pair:
         h0, w0 = img.shape[:2]
     y0, x0 = (h0 - size) // 2, (w0 - size) // 2
     truth = np.asarray(img[y0:y0 + size, x0:x0 + size], dtype=np.float64)
-    shape = _SHAPES[index % len(_SHAPES)]
-    sigma = _SIGMAS[index % len(_SIGMAS)]
-    soft = index % 2 == 1
     m = _focus_field(shape, size, size, rng).astype(np.float64)
-    w = ndimage.gaussian_filter(m, 3.0) if soft else m
+    w = ndimage.gaussian_filter(m, edge_sigma) if soft else m
     sig = (sigma, sigma, 0) if truth.ndim == 3 else sigma
     blurred = ndimage.gaussian_filter(truth, sig, mode="reflect")
     if truth.ndim == 3:
@@ -274,4 +281,5 @@ def synthetic_pair(index: int, *, size: int = 256, seed: int = 0) -> Pair:
 
     wm = w[..., 0] if truth.ndim == 3 else w
     return Pair(f"synthetic-{index:02d}-{img_name}", u8(a), u8(b), truth=u8(truth), mask=wm > 0.5,
-                meta={"image": img_name, "shape": shape, "sigma": sigma, "soft": soft, "seed": seed})
+                meta={"image": img_name, "shape": shape, "sigma": sigma, "soft": soft, "edge_sigma": edge_sigma,
+                      "seed": seed})

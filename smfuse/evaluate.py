@@ -6,7 +6,8 @@ Every score comes from :func:`smfuse.metrics.compute_all` (MATLAB ``rgb2gray`` g
 ``boundary_fscore`` where it has the true focus map and the method returns its mask.
 
 - :func:`evaluate_folder` scores result files found in a folder;
-- :func:`evaluate_method` runs a ``fuse(a, b)`` callable over a data set and scores it;
+- :func:`evaluate_method` runs a method of :mod:`smfuse.methods` (by name) or any
+  ``fuse(a, b)`` callable over a data set and scores it;
 - :func:`score_published` scores the MFIFB release of 10 methods' Lytro results (JPEG,
   so slightly lossy: compression costs about 0.01 QAB/F and 0.04 QMI; say so beside any
   comparison with lossless results).
@@ -35,6 +36,7 @@ import pandas as pd
 
 from .data import Pair, data_root, load_dataset
 from .io import atomic_path, read_image
+from .methods import get_method
 from .metrics import METRIC_KEYS, boundary_fscore, compute_all, mask_accuracy, psnr, ssim_gt
 
 __all__ = [
@@ -209,7 +211,7 @@ def _unpack(result: Any, pair: Pair) -> tuple[np.ndarray, np.ndarray | None]:
     return fused, mask
 
 
-def evaluate_method(dataset_name: str, fuse_fn: Callable[[np.ndarray, np.ndarray], Any], *,
+def evaluate_method(dataset_name: str, fuse_fn: str | Callable[[np.ndarray, np.ndarray], Any], *,
                     limit: int | None = None, out_csv: str | os.PathLike | None = None,
                     progress: bool = True) -> pd.DataFrame:
     """Run a fusion method over a data set and score it.
@@ -218,11 +220,12 @@ def evaluate_method(dataset_name: str, fuse_fn: Callable[[np.ndarray, np.ndarray
     ----------
     dataset_name : str
         A name of :func:`smfuse.data.load_dataset`.
-    fuse_fn : callable
-        ``fuse_fn(a, b)`` with the set's sources (as read: ``uint8`` for the bundled
+    fuse_fn : str or callable
+        The name of a method of :mod:`smfuse.methods` (``'gff'``, ``'initial_mask'``,
+        ``'smfuse_paper'`` ...), or any ``fuse_fn(a, b)`` with the set's sources (as read: ``uint8`` for the bundled
         sets), returning the fused image in the sources' shape (``uint8``, or floats on
         the 0..255 scale), or an object with a ``fused`` attribute and optionally a
-        ``mask`` (1 where ``b`` was taken), such as :class:`smfuse.fuse.FuseResult`.
+        ``mask`` (1 where ``b`` was taken), such as :class:`smfuse.methods.Fused`.
         Colour floats are rounded to ``uint8`` first (the metrics take colour as 8-bit).
     limit : int, optional
         Use only the first ``limit`` pairs.
@@ -240,13 +243,21 @@ def evaluate_method(dataset_name: str, fuse_fn: Callable[[np.ndarray, np.ndarray
     Raises
     ------
     ValueError
-        If the set is missing, or ``fuse_fn`` returns something of the wrong shape or
-        scale.
+        If the set or the named method is missing, or ``fuse_fn`` returns something of the
+        wrong shape or scale.
     """
-    if not callable(fuse_fn):
-        raise ValueError(f"fuse_fn must be a callable fuse(a, b), got {type(fuse_fn).__name__}")
+    if isinstance(fuse_fn, str):
+        method = get_method(fuse_fn)
+        why = method.why_unavailable()
+        if why is not None:
+            raise ValueError(f"method {fuse_fn!r} cannot run here: {why}")
+        fuse_fn, name = method, method.name
+    elif callable(fuse_fn):
+        name = getattr(fuse_fn, "name", None) or getattr(fuse_fn, "__module__", None) or \
+            getattr(fuse_fn, "__name__", "method")
+    else:
+        raise ValueError(f"fuse_fn must be a method name or a callable fuse(a, b), got {type(fuse_fn).__name__}")
     pairs = load_dataset(dataset_name, limit=limit)
-    name = getattr(fuse_fn, "__module__", None) or getattr(fuse_fn, "__name__", "method")
     rows = {}
     for pair in _progress(pairs, len(pairs), f"{dataset_name}: {name}", progress):
         fused, mask = _unpack(fuse_fn(pair.a, pair.b), pair)

@@ -428,21 +428,27 @@ def receptive_field(model, *, size: int = 33) -> tuple[int, int]:
 def load_models() -> dict:
     """The mask generators the notebooks compare, each ``None`` when unavailable.
 
+    Taken from the SMFuse methods of :mod:`smfuse.methods` (each loaded once and shared
+    with the method).
+
     Returns
     -------
     dict
-        ``"authors"``: the authors' released checkpoint, epoch 617, from the data folder;
-        ``"ours-code"``, ``"ours-paper"``: our weights trained with each loss variant
-        (``smfuse_code.pt`` / ``smfuse_paper.pt`` shipped in ``smfuse/weights``, or in
-        the folder named by the ``SMFUSE_WEIGHTS_DIR`` environment variable, to run the
+        ``"authors"``: the authors' released checkpoint, epoch 617, from the data folder
+        (method ``smfuse_authors``); ``"ours-code"``, ``"ours-paper"``: our weights trained
+        with each loss variant (methods ``smfuse_code``, ``smfuse_paper``:
+        ``smfuse_code.pt`` / ``smfuse_paper.pt`` shipped in ``smfuse/weights``, or in the
+        folder named by the ``SMFUSE_WEIGHTS_DIR`` environment variable, to run the
         notebooks on freshly trained weights); ``"ours"``: the shipped default variant
         (:data:`smfuse.weights.DEFAULT_VARIANT`) among those. The models come from
         :func:`smfuse.weights.load_model`'s cache, shared with the SMFuse baselines:
         do not train them.
     """
+    from .methods import get_method
+
     models = {}
-    for variant in VARIANTS:
-        models[f"ours-{variant}"] = load_model(variant) if weights_path(variant) is not None else None
+    for key, name in (("ours-code", "smfuse_code"), ("ours-paper", "smfuse_paper"), ("authors", "smfuse_authors")):
+        method = get_method(name)
+        models[key] = method.model() if method.available() else None
     models["ours"] = models[f"ours-{DEFAULT_VARIANT}"]
-    models["authors"] = load_model("official") if authors_checkpoint() is not None else None
-    return models
+    return {k: models[k] for k in ("ours-code", "ours-paper", "ours", "authors")}

@@ -169,7 +169,9 @@ def test_quick_training_learns_the_initial_mask(tmp_path, pairs):
     print(f"quick training: MF/MI agreement {before:.3f} -> {after:.3f} in {res['seconds']:.1f} s")
     assert after > before + 0.05
     rows = list(csv.DictReader(open(tmp_path / "q" / "log.csv")))
-    assert float(rows[-1]["map"]) < float(rows[0]["map"])
+    maps = [float(r["map"]) for r in rows]
+    q = max(1, len(maps) // 4)  # each row is one batch: compare quarters, not single batches
+    assert sum(maps[-q:]) / q < sum(maps[:q]) / q
 
 
 def test_unknown_option():

@@ -120,9 +120,9 @@ def test_a_rewritten_file_is_read_again(tmp_path):
     assert new is not old and _same(new, _net(2)) and not _same(old, new)
 
 
-def test_smfuse_baselines_follow_the_weights_folder(monkeypatch, tmp_path):
-    """The baselines' SMFuse entries take SMFUSE_WEIGHTS_DIR into account (they used to ignore it)."""
-    from smfuse.baselines import get_baseline
+def test_smfuse_methods_follow_the_weights_folder(monkeypatch, tmp_path):
+    """The registry's SMFuse methods take SMFUSE_WEIGHTS_DIR into account (the old baselines ignored it)."""
+    from smfuse.methods import get_method
     from smfuse.data import synthetic_pair
     from smfuse.fuse import fuse
 
@@ -133,8 +133,9 @@ def test_smfuse_baselines_follow_the_weights_folder(monkeypatch, tmp_path):
         save_checkpoint(tmp_path / str(seed) / "smfuse_code.pt", nets[seed], meta={})
     for seed, net in nets.items():
         monkeypatch.setenv(WEIGHTS_ENV, str(tmp_path / str(seed)))
-        got = get_baseline("smfuse_code")(p.a, p.b)
-        np.testing.assert_array_equal(got, fuse(p.a, p.b, net).fused)
+        got = get_method("smfuse_code")(p.a, p.b)
+        np.testing.assert_array_equal(got.fused, fuse(p.a, p.b, net).fused)
+        np.testing.assert_array_equal(got.mask, fuse(p.a, p.b, net).mask)
     outs = [fuse(p.a, p.b, n).mask for n in nets.values()]
     assert (outs[0] != outs[1]).any()  # the two weights do give different fusions
 

@@ -1,0 +1,115 @@
+"""Shared pieces of the metrics: the input convention, normalize1, histograms, local moments.
+
+Every public metric checks its inputs once here (:func:`triple`, :func:`single`,
+:func:`pair`) and then works on grey ``float64`` images on the 0..255 scale (colour
+converted with MATLAB ``rgb2gray``; see :mod:`smfuse.metrics` for the convention).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..io import rgb2gray_matlab, round_half_away
+
+MIN_SIDE = 11  # the SSIM window
+
+
+# ----------------------------------------------------------------------------- input checks
+
+def gray255(x, name: str) -> np.ndarray:
+    """One image in the metric convention: grey float64 on the 0..255 scale."""
+    x = np.asarray(x)
+    if x.ndim == 3:
+        if x.shape[2] != 3:
+            raise ValueError(f"{name} must be (H, W) grey or (H, W, 3) RGB, got shape {x.shape}")
+        if x.dtype != np.uint8:
+            raise ValueError(f"{name} is colour of type {x.dtype}; colour input must be uint8 RGB "
+                             "(convert other colour images to grey 0..255 floats first)")
+        return rgb2gray_matlab(x).astype(np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"{name} must be (H, W) grey or (H, W, 3) RGB, got shape {x.shape}")
+    if x.dtype == np.uint8:
+        return x.astype(np.float64)
+    if x.dtype.kind == "f":
+        x = x.astype(np.float64)
+        if not np.isfinite(x).all():
+            raise ValueError(f"{name} contains NaN or infinite values")
+        if x.min() < 0 or x.max() > 255:
+            raise ValueError(f"{name} has values in [{x.min():.4g}, {x.max():.4g}]; float grey input "
+                             "must be on the 0..255 scale (clip it, or scale [0, 1] images by 255)")
+        return x
+    raise ValueError(f"{name} has pixel type {x.dtype}; expected uint8 (grey or RGB) or float grey in 0..255")
+
+
+def check_same(images: dict, min_side: int = MIN_SIDE) -> None:
+    """Refuse images of different kinds (grey / colour) or sizes, or smaller than ``min_side``."""
+    arrs = {k: np.asarray(v) for k, v in images.items()}
+    (n0, x0), *rest = arrs.items()
+    kinds = {2: "grey", 3: "colour"}
+    for n, x in rest:
+        if x.ndim != x0.ndim:
+            raise ValueError(f"{n0} is {kinds.get(x0.ndim, f'{x0.ndim}-D')} and {n} is "
+                             f"{kinds.get(x.ndim, f'{x.ndim}-D')}; pass all images as the same kind")
+        if x.shape[:2] != x0.shape[:2]:
+            raise ValueError(f"{n0} is {x0.shape[:2]} but {n} is {x.shape[:2]}; images must have the same size")
+    if x0.ndim >= 2 and min(x0.shape[:2]) < min_side:
+        raise ValueError(f"images are {x0.shape[:2]}; this metric needs at least {min_side}x{min_side} pixels")
+
+
+def triple(a, b, f) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sources and fused image, checked together, in the metric convention."""
+    check_same({"a": a, "b": b, "f": f})
+    return gray255(a, "a"), gray255(b, "b"), gray255(f, "f")
+
+
+def single(f, name: str = "f") -> np.ndarray:
+    """One image (a no-reference statistic's input), at least 2x2, in the metric convention."""
+    g = gray255(f, name)
+    if min(g.shape) < 2:
+        raise ValueError(f"{name} is {g.shape}; need at least 2x2 pixels")
+    return g
+
+
+def pair(f, truth, min_side: int = MIN_SIDE) -> tuple[np.ndarray, np.ndarray]:
+    """A fused image and its truth, checked together, in the metric convention."""
+    check_same({"f": f, "truth": truth}, min_side)
+    return gray255(f, "f"), gray255(truth, "truth")
+
+
+# ----------------------------------------------------------------------------- histograms
+
+def normalize1(x: np.ndarray) -> np.ndarray:
+    """Zheng Liu's ``normalize1``: stretch to 0..255 and round half away from zero."""
+    hi, lo = float(x.max()), float(x.min())
+    if hi == 0 and lo == 0:
+        return x.copy()
+    if hi == lo:  # MATLAB: 0/0 = NaN; a constant image carries no information
+        return np.zeros_like(x)
+    v = (x - lo) / (hi - lo) * 255
+    return np.floor(v + 0.5)  # MATLAB round; v >= 0
+
+
+def levels(x: np.ndarray) -> np.ndarray:
+    """Grey levels 0..255 as integers (MATLAB rounding of non-integer floats)."""
+    xi = x.astype(np.intp)
+    if np.array_equal(xi, x):
+        return xi
+    return np.clip(round_half_away(x), 0, 255).astype(np.intp)
+
+
+def joint_prob(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """256x256 joint probability of two level images (rows: x, columns: y)."""
+    idx = levels(x).ravel() * 256 + levels(y).ravel()
+    return np.bincount(idx, minlength=65536).reshape(256, 256) / idx.size
+
+
+def shannon_bits(p: np.ndarray) -> float:
+    """Shannon entropy in bits of a probability array, 0 log 0 = 0."""
+    p = p[p > 0]
+    return float(-np.sum(p * np.log2(p)))
+
+
+def entropies(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """H(x), H(y), H(x, y) in bits from the 256-bin joint histogram."""
+    p = joint_prob(x, y)
+    return shannon_bits(p.sum(axis=1)), shannon_bits(p.sum(axis=0)), shannon_bits(p)
