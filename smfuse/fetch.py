@@ -200,7 +200,7 @@ def _download(entry: Entry, dest: Path, url: str) -> None:
     except ValueError as exc:  # pooch: the downloaded file's hash does not match (and was deleted)
         import re
 
-        got = re.search(r"downloaded file \(([0-9a-fA-F]+)\)", str(exc))
+        got = re.search(r"but got ([0-9a-fA-F]{64})", str(exc))
         raise FetchError(f"{entry.file}: sha256 of the download is {got.group(1) if got else '?'}, the registry "
                          f"says {entry.sha256} (from {url}); the file was not kept: the source or mirror "
                          "serves other bytes") from None
