@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up .venv and run the main job: every notebook through papermill into results/.
+# Set up .venv and run the main job: every notebook through papermill (--profile full: fetch the data, then into
+# results/; the quick default writes runs/results-quick/, git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

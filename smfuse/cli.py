@@ -9,7 +9,10 @@
     smfuse train [--config quick|full|fast] --out DIR [--resume] [--set KEY=VALUE ...]
         (also as ``torchrun --nproc_per_node=N -m smfuse.cli train ...``: data-parallel,
         the CPU threads split between the processes; see smfuse.distributed)
-    smfuse reproduce [--profile quick|full]
+    smfuse study [--arms a b ...] [--seeds 0 1 2] [--jobs 2]
+    smfuse reproduce [--profile quick|full] [--only NN ...] [-p KEY=VALUE ...] [--grid KEY=V1,V2 ...]
+    smfuse data list
+    smfuse data fetch NAME ... | all
 
 Every error is one line on stderr (``smfuse: error: ...``) with exit status 2 and no
 output file left behind.
@@ -169,9 +172,32 @@ def cmd_study(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
-    from .reproduce import run
+    from .reproduce import parse_assignments, run, run_grid
 
-    return run(profile=args.profile, out=args.out, only=args.only)
+    params = parse_assignments(args.param or [], "-p")
+    if args.grid:
+        return run_grid(parse_assignments(args.grid, "--grid", many=True), profile=args.profile, out=args.out,
+                        only=args.only, parameters=params)
+    return run(profile=args.profile, out=args.out, only=args.only, parameters=params,
+               fetch=args.profile == "full" and not args.no_fetch)
+
+
+def cmd_data(args) -> int:
+    from . import fetch
+
+    if args.action == "list":
+        root = fetch.data_folder()
+        print(f"data folder: {root}" + ("" if root.is_dir() else " (does not exist yet)"))
+        print(f"{'set':<11} {'state':<8} {'files':>9} {'size':>9}  folder")
+        for name in fetch.SETS:
+            st = fetch.set_status(name, root)
+            state = st["state"] if st["state"] != "partial" else "partial"
+            print(f"{name:<11} {state:<8} {st['present']:>4}/{st['files']:<4} {fetch._size(st['bytes']):>9}  "
+                  f"{fetch.name_folder(name)}/")
+        print("fetch with: smfuse data fetch NAME ... | all")
+        return 0
+    fetch.fetch(args.names, progress=not args.quiet)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -208,7 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_metrics)
 
     e = sub.add_parser("evaluate", help="score a method or a folder of fused results over a data set")
-    e.add_argument("--dataset", default="lytro")
+    e.add_argument("--dataset", default="lytro",
+                   help="a data set name (lytro, grayscale, nyud100_gt, train, synthetic) or a folder of your own "
+                        "pairs (X_A/X_B, X_1/X_2, or subfolders A/ and B/; see smfuse.data.load_folder)")
     e.add_argument("--method", metavar="NAME", help=f"a fusion method: {', '.join(method_names())}")
     e.add_argument("--folder", help="a folder of fused images")
     e.add_argument("--limit", type=int)
@@ -217,7 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_evaluate)
 
     t = sub.add_parser("train", help="self-supervised training")
-    t.add_argument("--config", default="full", help="quick, full, fast or authors")
+    t.add_argument("--config", default="full", help="quick, full, fast or authors (train on your own pairs: "
+                                                     "--set dataset=FOLDER)")
     t.add_argument("--out", required=True, help="run folder (log.csv, checkpoints)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint.pt")
     t.add_argument("--overwrite", action="store_true", help="start over in an --out that already holds a run")
@@ -235,11 +264,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--results", default="results/study", help="finished runs (default results/study)")
     s.set_defaults(func=cmd_study)
 
-    r = sub.add_parser("reproduce", help="run every notebook into results/")
+    r = sub.add_parser("reproduce", help="run the notebooks (full profile into results/, quick into runs/)")
     r.add_argument("--profile", default="quick", choices=["quick", "full"])
-    r.add_argument("--out", default="results")
+    r.add_argument("--out", help="results folder (default: results/ for full, runs/results-quick/ for quick)")
     r.add_argument("--only", nargs="*", help="notebook numbers or names to run")
+    r.add_argument("-p", "--param", action="append", metavar="KEY=VALUE",
+                   help="a notebook parameter (dataset, weights, methods, seed), passed to every selected notebook")
+    r.add_argument("--grid", action="append", metavar="KEY=V1,V2",
+                   help="run once per value (per combination, if repeated) and collect every run's claims "
+                        "into OUT/claims_grid.csv")
+    r.add_argument("--no-fetch", action="store_true", help="full profile: do not fetch the real data first")
     r.set_defaults(func=cmd_reproduce)
+
+    d = sub.add_parser("data", help="list or fetch the real data sets (pinned sources, sha256-checked)")
+    dsub = d.add_subparsers(dest="action", required=True)
+    dl = dsub.add_parser("list", help="each set: present / partial / missing, and its size")
+    dl.set_defaults(func=cmd_data)
+    df = dsub.add_parser("fetch", help="download sets into the data folder ($SMFUSE_DATA, default data/)")
+    df.add_argument("names", nargs="+", metavar="NAME", help="lytro, grayscale, nyud100_gt, authors, reference, "
+                                                             "mfifb, or all")
+    df.add_argument("--quiet", action="store_true", help="no progress bar")
+    df.set_defaults(func=cmd_data)
     return p
 
 

@@ -274,11 +274,10 @@ def _published_root(root) -> Path:
     if root is not None:
         p = Path(root)
     else:
-        base = data_root()
-        if base is None:
-            raise ValueError("published results not found: set SMFUSE_DATA to the data folder "
-                             "(or place it at ../shared/data), or pass root=")
-        p = base / "published_results" / "lytro_mfifb"
+        p = data_root() / "published_results" / "lytro_mfifb"
+        if not p.is_dir():
+            raise ValueError(f"published results not found in the data folder ({p}): run `smfuse data fetch "
+                             "mfifb`, set SMFUSE_DATA to a folder that holds them, or pass root=")
     if not p.is_dir():
         raise ValueError(f"published results folder {p} does not exist")
     return p

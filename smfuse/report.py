@@ -1,7 +1,8 @@
 """Small helpers for the notebooks: where results go, saving figures and tables, recording claims.
 
 Every notebook in ``notebooks/`` writes its PNG figures and CSV tables into one folder
-(``results/NN-name`` under the repository root unless told otherwise) and records the
+(``runs/notebooks/NN-name`` under the repository root, git-ignored, unless told otherwise:
+:mod:`smfuse.reproduce` points the full profile at the committed ``results/``) and records the
 paper's claims it checks — the claim, our measurement, the measurement with the
 authors' released weights, the published value, and the file that holds the evidence —
 in ``claims.json`` / ``claims.csv`` there. :mod:`smfuse.reproduce` gathers these into
@@ -57,9 +58,13 @@ CLAIMS_CSV = "claims.csv"
 
 
 def results_root() -> Path:
-    """``$SMFUSE_RESULTS`` if set, else ``results/`` under the repository root."""
+    """``$SMFUSE_RESULTS`` if set, else ``runs/notebooks/`` under the repository root (git-ignored).
+
+    A notebook run on its own (Jupyter, or ``papermill`` without ``out_dir``) writes there,
+    never into the committed ``results/``.
+    """
     env = os.environ.get(RESULTS_ENV)
-    return Path(env).expanduser() if env else REPO_ROOT / "results"
+    return Path(env).expanduser() if env else REPO_ROOT / "runs" / "notebooks"
 
 
 def resolve_out_dir(name: str, out_dir: str | os.PathLike | None = None) -> Path:

@@ -1,12 +1,22 @@
-"""Reproduce every result: run the notebooks in order with papermill into ``results/``.
+"""Reproduce every result: run the notebooks in order with papermill.
 
 ::
 
-    python -m smfuse.reproduce [--profile quick|full] [--out results] [--only 01 05 ...]
+    python -m smfuse.reproduce [--profile quick|full] [--out DIR] [--only 01 05 ...] [-p KEY=VALUE ...]
+    python -m smfuse.reproduce --only 07 --grid dataset=synthetic,FOLDER   # one run per value, one claims table
     python -m smfuse.reproduce --refresh-notebooks   # re-execute the committed notebooks in place (quick)
 
+Where runs write: only the full profile with the notebooks' default parameters writes the
+committed ``results/``; the quick profile writes ``runs/results-quick/``, a run with
+parameters ``runs/results-PROFILE-KEY=VALUE.../`` and a grid ``runs/grid/`` (all
+git-ignored), unless ``--out`` says otherwise. Each run names its folder in its last line.
+The committed notebooks in ``notebooks/`` are never rewritten, except by the explicit
+``--refresh-notebooks``. The full profile first fetches the real data it needs
+(:mod:`smfuse.fetch`); offline, it says what is missing and runs on what is there.
+
 Each notebook ``notebooks/NN-name.ipynb`` runs with the parameters ``profile`` and
-``out_dir`` into ``OUT/NN-name/``, which receives the executed notebook, its PNG figures,
+``out_dir`` (and any of its other parameters given with ``-p``: ``dataset``, ``weights``,
+``methods``, ``seed``) into ``OUT/NN-name/``, which receives the executed notebook, its PNG figures,
 CSV tables and ``claims.json``. The run stops at the first failing notebook, naming it and
 the failing cell's error; the failed notebook is kept as ``NN-name.FAILED.ipynb`` so that
 it cannot pass for a finished result. ``OUT/SUMMARY.md`` then lists every claim of the
@@ -35,10 +45,12 @@ from pathlib import Path
 
 from .report import REPO_ROOT, RESULTS_ENV, load_claims
 
-__all__ = ["run", "main", "list_notebooks", "select_notebooks", "run_notebook", "refresh_notebooks",
-           "strip_metadata", "NotebookFailed", "PROFILES", "NOTEBOOKS_DIR", "KERNEL"]
+__all__ = ["run", "run_grid", "main", "list_notebooks", "select_notebooks", "run_notebook", "refresh_notebooks",
+           "strip_metadata", "notebook_parameters", "parse_assignments", "default_out", "NotebookFailed",
+           "PROFILES", "NOTEBOOKS_DIR", "KERNEL"]
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+RUNS_DIR = REPO_ROOT / "runs"  # git-ignored
 PROFILES = ("quick", "full")
 KERNEL = "python3"
 
@@ -167,12 +179,13 @@ class _Env:
 
 
 def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, profile: str = "quick", *,
-                 kernel: str = KERNEL) -> float:
+                 kernel: str = KERNEL, parameters: dict | None = None) -> float:
     """Execute one notebook with papermill into ``out_dir``; return the wall time in seconds.
 
     The notebook runs in its own folder (as under nbval) with the parameters ``profile``
     and ``out_dir`` (given relative to that folder, so no absolute path is written into the
-    executed notebook); the executed copy is ``out_dir/NAME.ipynb``, stripped of timestamps.
+    executed notebook), and ``parameters`` (other names of its parameters cell); the
+    executed copy is ``out_dir/NAME.ipynb``, stripped of timestamps.
 
     Raises
     ------
@@ -191,7 +204,8 @@ def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, profile: s
     t0 = time.perf_counter()
     try:
         with _Env(_environment()):
-            pm.execute_notebook(str(path), str(output), parameters={"profile": profile, "out_dir": out_param},
+            pm.execute_notebook(str(path), str(output),
+                                parameters={**(parameters or {}), "profile": profile, "out_dir": out_param},
                                 kernel_name=kernel, cwd=str(path.parent), progress_bar=False, log_output=False)
     except Exception as exc:  # noqa: BLE001 — every failure stops the run with the notebook's name
         seconds = time.perf_counter() - t0
@@ -346,17 +360,26 @@ def write_summary(out: Path, records: list[_Record], profile: str, *, partial: b
 # ----------------------------------------------------------------------------- entry points
 
 
-def run(profile: str = "quick", out: str | os.PathLike = "results", only=None, *,
-        notebooks: str | os.PathLike | None = None, kernel: str = KERNEL, log=print) -> int:
+def run(profile: str = "quick", out: str | os.PathLike | None = None, only=None, *,
+        notebooks: str | os.PathLike | None = None, kernel: str = KERNEL, log=print,
+        parameters: dict | None = None, fetch: bool = False) -> int:
     """Run the notebooks in order into ``out`` and write ``out/SUMMARY.md``.
 
     Parameters
     ----------
     profile : {'quick', 'full'}
-    out : path
-        Results folder (relative paths are taken from the working directory).
+    out : path, optional
+        Results folder (relative paths are taken from the working directory); default
+        :func:`default_out` (``results/`` only for the full profile without parameters).
     only : None, str or iterable of str
         Notebooks to run (see :func:`select_notebooks`); default all.
+    parameters : dict, optional
+        Notebook parameters beside ``profile`` and ``out_dir`` (``dataset``, ``weights``,
+        ``methods``, ``seed``); each goes to the selected notebooks that declare it, and
+        one that no selected notebook declares is an error.
+    fetch : bool
+        First fetch every real data set (:func:`smfuse.fetch.fetch`); if that fails
+        (offline), say what is missing and run on what is there.
     notebooks : path, optional
         The notebook folder (default ``notebooks/`` of the checkout).
     kernel : str
@@ -374,7 +397,11 @@ def run(profile: str = "quick", out: str | os.PathLike = "results", only=None, *
     paths = select_notebooks(list_notebooks(notebooks), only)
     if not paths:
         raise ValueError(f"no notebooks to run in {Path(notebooks) if notebooks else NOTEBOOKS_DIR}")
-    out = Path(out)
+    parameters = dict(parameters or {})
+    per_notebook = _route_parameters(paths, parameters)
+    out = Path(out) if out is not None else default_out(profile, parameters)
+    if fetch:
+        _fetch_all(log)
     out.mkdir(parents=True, exist_ok=True)
     records = [_Record(p.stem, "not run") for p in paths]
     status = 0
@@ -385,7 +412,7 @@ def run(profile: str = "quick", out: str | os.PathLike = "results", only=None, *
             shutil.rmtree(nb_out)  # no stale figures or claims from an earlier run
         log(f"[{k}/{len(paths)}] {path.stem} ({profile}) ...")
         try:
-            rec.seconds = run_notebook(path, nb_out, profile, kernel=kernel)
+            rec.seconds = run_notebook(path, nb_out, profile, kernel=kernel, parameters=per_notebook[path])
             rec.status = "ok"
             log(f"[{k}/{len(paths)}] {path.stem}: done in {rec.seconds:.1f} s")
         except NotebookFailed as exc:
@@ -398,6 +425,169 @@ def run(profile: str = "quick", out: str | os.PathLike = "results", only=None, *
     summary = write_summary(out, records, profile, partial=partial)
     log(f"{'FAILED' if status else 'done'}: {sum(r.status == 'ok' for r in records)}/{len(records)} notebooks in "
         f"{time.perf_counter() - t_all:.1f} s; summary: {summary}")
+    log(f"results written to {_shown(out)}")
+    return status
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when inside it (no machine-specific prefix)."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix() or "."
+    except ValueError:
+        return str(path)
+
+
+def default_out(profile: str, parameters: dict | None = None) -> Path:
+    """Where a run writes by default.
+
+    ``results/`` (committed) for the full profile with the notebooks' own defaults; else a
+    git-ignored folder under ``runs/``: ``results-quick``, or ``results-PROFILE-KEY=VALUE...``
+    when parameters are given.
+    """
+    if not parameters:
+        return REPO_ROOT / "results" if profile == "full" else RUNS_DIR / "results-quick"
+    return RUNS_DIR / f"results-{profile}-{_slug(parameters)}"
+
+
+def _slug(parameters: dict) -> str:
+    import re
+
+    text = ",".join(f"{k}={Path(str(v)).name if k in ('dataset', 'weights') else v}"
+                    for k, v in sorted(parameters.items()))
+    return re.sub(r"[^A-Za-z0-9=,._+-]+", "_", text)[:120] or "default"
+
+
+def notebook_parameters(path: str | os.PathLike) -> dict[str, dict]:
+    """The parameters a notebook declares (papermill's reading of its ``parameters`` cell).
+
+    Returns
+    -------
+    dict
+        Name -> ``{'default': ..., 'help': ...}`` as strings.
+    """
+    import papermill as pm
+
+    return {k: {"default": v.get("default"), "help": v.get("help", "")}
+            for k, v in pm.inspect_notebook(str(path)).items()}
+
+
+def _route_parameters(paths: list[Path], parameters: dict) -> dict[Path, dict]:
+    for key in ("profile", "out_dir"):
+        if key in parameters:
+            raise ValueError(f"parameter {key!r} is set by the run itself: use --profile / --out")
+    declared = {p: notebook_parameters(p) for p in paths} if parameters else {p: {} for p in paths}
+    for key in parameters:
+        if not any(key in d for d in declared.values()):
+            takes = sorted({k for d in declared.values() for k in d} - {"profile", "out_dir"})
+            raise ValueError(f"no selected notebook has a parameter {key!r}; they take: {', '.join(takes) or 'none'}")
+    return {p: {k: v for k, v in parameters.items() if k in declared[p]} for p in paths}
+
+
+def _fetch_all(log) -> None:
+    from . import fetch as _fetch
+
+    try:
+        _fetch.fetch("all", log=log)
+    except _fetch.FetchError as exc:
+        log(f"data fetch stopped: {exc}")
+        missing = [f"{s['set']} ({s['files'] - s['present']} of {s['files']} files)"
+                   for s in (_fetch.set_status(n) for n in _fetch.SETS) if s["state"] != "present"]
+        log(f"missing: {', '.join(missing)}; the notebooks run on what is there and mark the rest n/a "
+            "(rerun `smfuse data fetch all` when online)")
+
+
+def parse_assignments(items, option: str = "-p", *, many: bool = False) -> dict:
+    """``KEY=VALUE`` strings as a dict; numbers, ``true``/``false`` and ``none`` are converted.
+
+    With ``many``, values are comma-separated lists (``KEY=V1,V2``), returned as lists.
+    """
+    out = {}
+    for item in items:
+        if "=" not in item or not item.split("=", 1)[0]:
+            raise ValueError(f"{option} expects KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        if key in out:
+            raise ValueError(f"{option}: {key!r} is given twice")
+        if many:
+            values = [v for v in value.split(",") if v != ""]
+            if not values:
+                raise ValueError(f"{option} {key}: no values (give KEY=V1,V2,...)")
+            out[key] = [_convert(v) for v in values]
+        else:
+            out[key] = _convert(value)
+    return out
+
+
+def _convert(text: str):
+    low = text.lower()
+    if low in ("none", "null"):
+        return None
+    if low in ("true", "false"):
+        return low == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    p = Path(text).expanduser()
+    if p.exists() and not p.is_absolute():  # a folder or file given from the caller's directory
+        return str(p.resolve())            # (the notebooks run in notebooks/)
+    return text
+
+
+def run_grid(grid: dict, profile: str = "quick", out: str | os.PathLike | None = None, only=None, *,
+             parameters: dict | None = None, notebooks: str | os.PathLike | None = None, kernel: str = KERNEL,
+             log=print) -> int:
+    """Run the selected notebooks once per combination of ``grid`` values; collect every claim.
+
+    Parameters
+    ----------
+    grid : dict
+        Parameter name -> list of values (``{'dataset': ['synthetic', '/data/mine']}``);
+        several names give every combination.
+    profile, only, notebooks, kernel, log
+        As :func:`run`.
+    out : path, optional
+        Default ``runs/grid``. Run ``k`` writes ``out/k-KEY=VALUE.../``; the claims of all
+        runs, one row per claim with a column per grid parameter, go to
+        ``out/claims_grid.csv``.
+    parameters : dict, optional
+        Fixed parameters for every run.
+
+    Returns
+    -------
+    int
+        0 when every run succeeded, 1 otherwise (the grid goes on after a failed run).
+    """
+    import itertools
+
+    if not grid:
+        raise ValueError("the grid is empty: give --grid KEY=V1,V2")
+    overlap = set(grid) & set(parameters or {})
+    if overlap:
+        raise ValueError(f"{', '.join(sorted(overlap))}: given both as a fixed parameter and in the grid")
+    out = Path(out) if out is not None else RUNS_DIR / "grid"
+    keys = list(grid)
+    combos = [dict(zip(keys, vals)) for vals in itertools.product(*(grid[k] for k in keys))]
+    rows, status = [], 0
+    for k, combo in enumerate(combos, 1):
+        run_out = out / f"{k:02d}-{_slug(combo)}"
+        log(f"grid run {k}/{len(combos)}: {', '.join(f'{a}={b}' for a, b in combo.items())}")
+        st = run(profile=profile, out=run_out, only=only, notebooks=notebooks, kernel=kernel, log=log,
+                 parameters={**(parameters or {}), **combo})
+        status = max(status, st)
+        for nb in sorted(p for p in run_out.iterdir() if p.is_dir()):
+            for c in load_claims(nb):
+                rows.append({**{f"param_{a}": b for a, b in combo.items()}, "run": run_out.name,
+                             "status": "ok" if st == 0 else "FAILED", **c})
+    table = out / "claims_grid.csv"
+    fields = [f"param_{a}" for a in keys] + ["run", "status", "notebook", "claim", "ours", "authors", "published",
+                                             "verdict", "rule", "file"]
+    with open(table, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    log(f"grid: {len(combos)} runs, {len(rows)} claims in {_shown(table)}")
     return status
 
 
@@ -405,15 +595,26 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m smfuse.reproduce",
                                 description="Run every notebook with papermill into results/ and write SUMMARY.md.")
     p.add_argument("--profile", default="quick", choices=PROFILES)
-    p.add_argument("--out", default="results", help="results folder (default: results)")
+    p.add_argument("--out", help="results folder (default: results/ for the full profile, runs/results-quick/ "
+                                 "for the quick one)")
     p.add_argument("--only", nargs="*", help="notebook numbers or names (default: all)")
+    p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE",
+                   help="a notebook parameter (dataset, weights, methods, seed) for the selected notebooks")
+    p.add_argument("--grid", action="append", metavar="KEY=V1,V2",
+                   help="one run per value (per combination if repeated); claims collected in OUT/claims_grid.csv")
+    p.add_argument("--no-fetch", action="store_true", help="full profile: do not fetch the real data first")
     p.add_argument("--refresh-notebooks", action="store_true",
                    help="re-execute the committed notebooks in place (quick profile; the nbval references)")
     args = p.parse_args(argv)
     try:
         if args.refresh_notebooks:
             return refresh_notebooks(args.only)
-        return run(profile=args.profile, out=args.out, only=args.only)
+        params = parse_assignments(args.param or [], "-p")
+        if args.grid:
+            return run_grid(parse_assignments(args.grid, "--grid", many=True), profile=args.profile, out=args.out,
+                            only=args.only, parameters=params)
+        return run(profile=args.profile, out=args.out, only=args.only, parameters=params,
+                   fetch=args.profile == "full" and not args.no_fetch)
     except ValueError as exc:
         print(f"smfuse reproduce: error: {exc}", file=sys.stderr)
         return 2

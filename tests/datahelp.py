@@ -12,4 +12,4 @@ from smfuse.data import has_dataset
 def require(name: str) -> None:
     """Skip the calling test when data set ``name`` cannot be loaded here."""
     if not has_dataset(name):
-        pytest.skip(f"real data set {name!r} not found (set SMFUSE_DATA or provide ../shared/data)")
+        pytest.skip(f"real data set {name!r} not found (run `smfuse data fetch` or set SMFUSE_DATA)")

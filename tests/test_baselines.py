@@ -175,8 +175,8 @@ def _survey_folder():
     root = data_root()
     folder = None if root is None else root / "metric_reference" / "lytro_yuliu2020"
     if folder is None or not folder.is_dir():
-        pytest.skip("metric_reference/lytro_yuliu2020 not found (set SMFUSE_DATA or provide "
-                    "../shared/data)")
+        pytest.skip("metric_reference/lytro_yuliu2020 not found (run `smfuse data fetch "
+                    "reference` or set SMFUSE_DATA)")
     return folder
 
 

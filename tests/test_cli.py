@@ -154,3 +154,33 @@ def test_evaluate_method_writes_a_table(tmp_path, capsys):
     assert len(table) == 3 and table.index[-1] == "mean"
     assert table.loc["mean", "qabf"] == pytest.approx(table.qabf.iloc[:2].mean())
     assert "qabf" in capsys.readouterr().out
+
+
+@pytest.fixture
+def own_pairs(tmp_path):
+    """Someone else's pairs, laid out like the MFFW release, with the truth of the first."""
+    folder = tmp_path / "mffw"
+    folder.mkdir()
+    for i in range(2):
+        p = synthetic_pair(i, size=72)
+        write_image(folder / f"mffw_{i + 1:02d}_A.png", p.a)
+        write_image(folder / f"mffw_{i + 1:02d}_B.png", p.b)
+    return folder
+
+
+def test_evaluate_and_train_on_a_folder_of_pairs(own_pairs, tmp_path, capsys):
+    import pandas as pd
+
+    out = tmp_path / "avg.csv"
+    assert main(["evaluate", "--dataset", str(own_pairs), "--method", "average", "-o", str(out), "--quiet"]) == 0
+    table = pd.read_csv(out, index_col="image")
+    assert list(table.index) == ["mffw_01", "mffw_02", "mean"]
+    assert table.loc["mean", "qabf"] == pytest.approx(table.loc[["mffw_01", "mffw_02"], "qabf"].mean())
+    run = tmp_path / "run"
+    assert main(["train", "--config", "quick", "--out", str(run), "--quiet", "--set", f"dataset={own_pairs}",
+                 "--set", "steps=2", "--set", "batch_size=2", "--set", "patch_size=32", "--set", "eval_every=0",
+                 "--set", "checkpoint_every=0"]) == 0
+    assert (run / "final.pt").is_file() and "trained 2 steps" in capsys.readouterr().out
+    (own_pairs / "mffw_02_B.png").unlink()
+    assert main(["evaluate", "--dataset", str(own_pairs), "--method", "average", "--quiet"]) == 2
+    assert "without their partner source: mffw_02_A.png" in capsys.readouterr().err

@@ -108,7 +108,7 @@ def _published_root():
     folder = None if root is None else root / "published_results" / "lytro_mfifb"
     if folder is None or not folder.is_dir() or not has_dataset("lytro"):
         pytest.skip("published Lytro results (published_results/lytro_mfifb) or the Lytro set not found "
-                    "(set SMFUSE_DATA or provide ../shared/data)")
+                    "(run `smfuse data fetch` or set SMFUSE_DATA)")
     return folder
 
 

@@ -28,7 +28,7 @@ def _reference_folder():
     folder = None if root is None else root / "metric_reference" / "lytro_yuliu2020"
     if folder is None or not (folder / "reference_values.csv").is_file():
         pytest.skip("metric reference data (metric_reference/lytro_yuliu2020) not found "
-                    "(set SMFUSE_DATA or provide ../shared/data)")
+                    "(run `smfuse data fetch` or set SMFUSE_DATA)")
     return folder
 
 

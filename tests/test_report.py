@@ -18,9 +18,17 @@ def test_resolve_out_dir_default_is_under_results_root(tmp_path, monkeypatch):
     assert d == tmp_path / "01-example" and d.is_dir()
 
 
-def test_resolve_out_dir_without_env_uses_repository(monkeypatch):
+def test_resolve_out_dir_without_env_uses_an_ignored_folder(monkeypatch):
+    # A notebook run on its own must not write into the committed results/.
     monkeypatch.delenv(report.RESULTS_ENV, raising=False)
-    assert report.results_root() == report.REPO_ROOT / "results"
+    assert report.results_root() == report.REPO_ROOT / "runs" / "notebooks"
+    import subprocess
+
+    probe = report.relpath(report.results_root() / "01-example" / "x.csv")
+    ignored = subprocess.run(["git", "check-ignore", "-q", probe], cwd=report.REPO_ROOT)
+    if ignored.returncode == 128:
+        pytest.skip("not a git checkout")
+    assert ignored.returncode == 0, f"{probe} must be git-ignored"
 
 
 def test_resolve_out_dir_explicit(tmp_path):

@@ -107,3 +107,57 @@ def test_bad_profile_and_empty_folder(nbdir):
 def test_main_reports_errors_in_one_line(capsys):
     assert reproduce.main(["--only", "no-such-notebook"]) == 2
     assert "matches no notebook" in capsys.readouterr().err
+
+
+def test_default_out_never_the_committed_results_except_full():
+    assert reproduce.default_out("full") == reproduce.REPO_ROOT / "results"
+    assert reproduce.default_out("quick") == reproduce.REPO_ROOT / "runs" / "results-quick"
+    assert reproduce.default_out("full", {"dataset": "/x/my pairs"}) == \
+        reproduce.REPO_ROOT / "runs" / "results-full-dataset=my_pairs"
+
+
+def test_parse_assignments(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pairs").mkdir()
+    got = reproduce.parse_assignments(["seed=2", "methods=dwt,gff", "dataset=pairs", "weights=none"])
+    assert got == {"seed": 2, "methods": "dwt,gff", "dataset": str(tmp_path / "pairs"), "weights": None}
+    assert reproduce.parse_assignments(["seed=0,1"], many=True) == {"seed": [0, 1]}
+    with pytest.raises(ValueError, match="expects KEY=VALUE"):
+        reproduce.parse_assignments(["seed"])
+
+
+PARAMS = """
+from smfuse import report
+from smfuse.claims import decide
+rep = report.Report(NAME, out_dir)
+rep.claim(f"seed is {seed}", verdict=decide([seed], direction="greater", rule="seed > 0"), ours=seed, file="")
+"""
+
+
+@pytest.mark.slow
+def test_parameters_pass_through_and_a_grid_collects_every_claim(nbdir, tmp_path):
+    params = new_code_cell('profile = "quick"\nout_dir = None\nseed = 0  # the seed')
+    params.metadata["tags"] = ["parameters"]
+    nb = new_notebook(cells=[params, new_code_cell(PARAMS.replace("NAME", '"01-seeded"'))])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, nbdir / "01-seeded.ipynb")
+    with pytest.raises(ValueError, match="no selected notebook has a parameter 'dataset'; they take: seed"):
+        reproduce.run(notebooks=nbdir, out=tmp_path / "r", parameters={"dataset": "x"})
+    out = tmp_path / "grid"
+    assert reproduce.run_grid({"seed": [3, 7]}, out=out, notebooks=nbdir, log=lambda s: None) == 0
+    import csv
+
+    rows = list(csv.DictReader(open(out / "claims_grid.csv")))
+    assert [(r["param_seed"], r["claim"], r["ours"]) for r in rows] == [("3", "seed is 3", "3"), ("7", "seed is 7", "7")]
+    assert all(r["verdict"].startswith("supported") and r["rule"] == "seed > 0" for r in rows)
+    assert (out / "01-seed=3" / "01-seeded" / "01-seeded.ipynb").is_file()
+
+
+@pytest.mark.slow
+def test_a_real_notebook_refuses_a_bad_profile_in_its_first_cell(tmp_path):
+    path = reproduce.NOTEBOOKS_DIR / "01-repeated-blur.ipynb"
+    assert set(reproduce.notebook_parameters(path)) == {"profile", "out_dir"}
+    # cell 0 markdown, 1 parameters, 2 papermill's injected parameters, 3 the check
+    with pytest.raises(reproduce.NotebookFailed, match=r"cell 3 .*ValueError: parameter profile must be one of "
+                                                       r"'quick', 'full', got 'medium'"):
+        reproduce.run_notebook(path, tmp_path / "o", profile="medium")
