@@ -77,8 +77,10 @@ def test_nan_float_tiff_rejected(tmp_path):
 def test_write_bad_folder_leaves_nothing(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
         write_image(tmp_path / "no" / "x.png", np.zeros((3, 3), np.uint8))
-    with pytest.raises(ValueError, match="uint8 or uint16"):
+    with pytest.raises(ValueError, match="float32 TIFF only; use a .tif path"):
         write_image(tmp_path / "x.png", np.zeros((3, 3), np.float32))
+    with pytest.raises(ValueError, match="uint8, uint16 or float pixels"):
+        write_image(tmp_path / "x.png", np.zeros((3, 3), np.int32))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -98,7 +100,7 @@ def test_to_gray_uses_matlab_conversion():
 def test_check_pair_messages():
     g = np.zeros((8, 8), np.uint8)
     c = np.zeros((8, 8, 3), np.uint8)
-    with pytest.raises(ValueError, match="grey and source b is colour"):
+    with pytest.raises(ValueError, match="the first source is grey and the second source is colour"):
         check_pair(g, c)
     with pytest.raises(ValueError, match="differ in size"):
         check_pair(g, np.zeros((8, 9), np.uint8))

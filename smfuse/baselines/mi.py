@@ -12,13 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..guided_block import initial_mask
-from ..io import to_gray
+from ..io import gray_unit
 from ._common import prepare
 
 __all__ = ["fuse"]
 
 
-def fuse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def fuse(a: np.ndarray, b: np.ndarray, *, data_range: float | None = None) -> np.ndarray:
     """Fuse two sources with the initial mask MI: ``where(MI, b, a)``.
 
     Parameters
@@ -26,6 +26,8 @@ def fuse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a, b : (H, W) or (H, W, 3) ndarray
         Registered sources of the same shape and dtype (``uint8``, ``uint16``, or float
         in [0, 1]); ``a`` is the first source (the authors' near-focus ``Train_ir``).
+    data_range : float, optional
+        White level of float sources (e.g. 255).
 
     Returns
     -------
@@ -52,9 +54,9 @@ def fuse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     >>> bool((fuse(x, x) == x).all())
     True
     """
-    prepare(a, b)
-    a, b = np.asarray(a), np.asarray(b)
-    mask = initial_mask(to_gray(a), to_gray(b))
+    prepare(a, b, data_range)
+    mask = initial_mask(gray_unit(a, role="the first source", data_range=data_range),
+                        gray_unit(b, role="the second source", data_range=data_range))
     if a.ndim == 3:
         mask = mask[..., None]
     return np.where(mask, b, a)

@@ -23,29 +23,31 @@ def _model(weights: str):
 def smfuse_fuser(weights: str):
     """A ``fuse(a, b) -> fused`` function for a weights spec (see :func:`smfuse.fuse.load_model`)."""
 
-    def fuse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def fuse(a: np.ndarray, b: np.ndarray, *, data_range: float | None = None) -> np.ndarray:
         from ..fuse import fuse as _fuse
+        from ..io import check_pair
 
-        return _fuse(a, b, _model(weights)).fused
+        check_pair(a, b, data_range=data_range)  # before loading any weights
+        return _fuse(a, b, _model(weights), data_range=data_range).fused
 
     fuse.__name__ = f"smfuse[{weights}]"
     return fuse
 
 
-def authors(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def authors(a: np.ndarray, b: np.ndarray, *, data_range: float | None = None) -> np.ndarray:
     """SMFuse with the authors' released epoch-617 weights (needs the real data folder)."""
-    return smfuse_fuser("official")(a, b)
+    return smfuse_fuser("official")(a, b, data_range=data_range)
 
 
-def ours_code(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def ours_code(a: np.ndarray, b: np.ndarray, *, data_range: float | None = None) -> np.ndarray:
     """SMFuse with our weights trained with the ``code`` loss variant."""
     from ..fuse import shipped_weights
 
-    return smfuse_fuser(str(shipped_weights("code")))(a, b)
+    return smfuse_fuser(str(shipped_weights("code")))(a, b, data_range=data_range)
 
 
-def ours_paper(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def ours_paper(a: np.ndarray, b: np.ndarray, *, data_range: float | None = None) -> np.ndarray:
     """SMFuse with our weights trained with the ``paper`` loss variant."""
     from ..fuse import shipped_weights
 
-    return smfuse_fuser(str(shipped_weights("paper")))(a, b)
+    return smfuse_fuser(str(shipped_weights("paper")))(a, b, data_range=data_range)
