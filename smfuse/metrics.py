@@ -4,9 +4,12 @@ Numbers in this field move by more than the gap between methods when a conventio
 so every function here follows one convention, the one behind the Lytro tables of Liu et
 al. (2020) and validated against their MATLAB reference values (``tests/test_metrics.py``):
 
-1. A colour image (``uint8`` RGB) is turned grey with MATLAB ``rgb2gray`` (rounded half
-   away from zero to ``uint8``, :func:`smfuse.io.rgb2gray_matlab`); a grey image is used
-   as it is. Then everything is ``float64`` on the 0..255 scale.
+1. Every image goes through the one input contract (:func:`smfuse.io.gray255`): ``uint8``,
+   ``uint16`` or float in [0, 1] (in [0, ``data_range``] with ``data_range=``; float
+   images on 0..255 need ``data_range=255``). An 8-bit colour image is turned grey with
+   MATLAB ``rgb2gray`` (rounded half away from zero to ``uint8``,
+   :func:`smfuse.io.rgb2gray_matlab`), other colour images with its weights unrounded;
+   then everything is ``float64`` on the 0..255 scale (8-bit grey exactly as it is).
 2. Sources ``a``, ``b`` and fused ``f`` must be of the same kind (all grey or all colour)
    and the same size, at least 11x11 pixels.
 3. Metrics built on histograms of rescaled images (QMI, QNCIE) and QCB first apply Zheng
@@ -45,7 +48,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import ndimage
 
-from .io import rgb2gray_matlab, round_half_away
+from .io import gray255, round_half_away
 
 __all__ = [
     "qmi",
@@ -75,29 +78,9 @@ _MIN_SIDE = 11  # the SSIM window
 
 # ----------------------------------------------------------------------------- input checks
 
-def _gray255(x, name: str) -> np.ndarray:
-    """One image in the metric convention: grey float64 on the 0..255 scale."""
-    x = np.asarray(x)
-    if x.ndim == 3:
-        if x.shape[2] != 3:
-            raise ValueError(f"{name} must be (H, W) grey or (H, W, 3) RGB, got shape {x.shape}")
-        if x.dtype != np.uint8:
-            raise ValueError(f"{name} is colour of type {x.dtype}; colour input must be uint8 RGB "
-                             "(convert other colour images to grey 0..255 floats first)")
-        return rgb2gray_matlab(x).astype(np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"{name} must be (H, W) grey or (H, W, 3) RGB, got shape {x.shape}")
-    if x.dtype == np.uint8:
-        return x.astype(np.float64)
-    if x.dtype.kind == "f":
-        x = x.astype(np.float64)
-        if not np.isfinite(x).all():
-            raise ValueError(f"{name} contains NaN or infinite values")
-        if x.min() < 0 or x.max() > 255:
-            raise ValueError(f"{name} has values in [{x.min():.4g}, {x.max():.4g}]; float grey input "
-                             "must be on the 0..255 scale (clip it, or scale [0, 1] images by 255)")
-        return x
-    raise ValueError(f"{name} has pixel type {x.dtype}; expected uint8 (grey or RGB) or float grey in 0..255")
+def _gray255(x, role: str, data_range: float | None = None) -> np.ndarray:
+    """One image in the metric convention: grey float64 on the 0..255 scale (the input contract)."""
+    return gray255(x, role=role, data_range=data_range)
 
 
 def _check_same(images: dict, min_side: int = _MIN_SIDE) -> None:
@@ -114,13 +97,17 @@ def _check_same(images: dict, min_side: int = _MIN_SIDE) -> None:
         raise ValueError(f"images are {x0.shape[:2]}; this metric needs at least {min_side}x{min_side} pixels")
 
 
-def _triple(a, b, f) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    _check_same({"a": a, "b": b, "f": f})
-    return _gray255(a, "a"), _gray255(b, "b"), _gray255(f, "f")
+_A, _B, _F, _T = "the first source", "the second source", "the fused image", "the ground truth"
 
 
-def _single(f, name: str = "f") -> np.ndarray:
-    g = _gray255(f, name)
+def _triple(a, b, f, data_range=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    A, B, F = _gray255(a, _A, data_range), _gray255(b, _B, data_range), _gray255(f, _F, data_range)
+    _check_same({_A: a, _B: b, _F: f})
+    return A, B, F
+
+
+def _single(f, name: str = _F, data_range=None) -> np.ndarray:
+    g = _gray255(f, name, data_range)
     if min(g.shape) < 2:
         raise ValueError(f"{name} is {g.shape}; need at least 2x2 pixels")
     return g
@@ -232,7 +219,7 @@ def _qmi(na: np.ndarray, nb: np.ndarray, nf: np.ndarray) -> float:
     return 2.0 * total
 
 
-def qmi(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+def qmi(a: np.ndarray, b: np.ndarray, f: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Normalised mutual information fusion metric QMI of Hossny et al. (2008).
 
     .. math::
@@ -245,7 +232,7 @@ def qmi(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     Parameters
     ----------
     a, b : (H, W) or (H, W, 3) ndarray
-        The sources: ``uint8`` grey or RGB, or float grey on the 0..255 scale.
+        The sources: ``uint8`` or ``uint16`` grey or RGB, or float in [0, 1] (see ``data_range``).
     f : (H, W) or (H, W, 3) ndarray
         The fused image, of the same kind and size.
 
@@ -281,7 +268,7 @@ def qmi(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     >>> round(qmi(x, x, x), 12)
     2.0
     """
-    A, B, F = _triple(a, b, f)
+    A, B, F = _triple(a, b, f, data_range)
     return _qmi(_normalize1(A), _normalize1(B), _normalize1(F))
 
 
@@ -300,7 +287,7 @@ def _qncie(na: np.ndarray, nb: np.ndarray, nf: np.ndarray) -> float:
     return float(1.0 - h_r)
 
 
-def qncie(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+def qncie(a: np.ndarray, b: np.ndarray, f: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Nonlinear correlation information entropy QNCIE (Wang, Shen, Jin).
 
     .. math::
@@ -336,7 +323,7 @@ def qncie(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     Image Fusion: Algorithms and Applications (T. Stathaki, ed.), Academic Press (2008)
     469-492. doi:10.1016/B978-0-12-372529-5.00017-2
     """
-    A, B, F = _triple(a, b, f)
+    A, B, F = _triple(a, b, f, data_range)
     return _qncie(_normalize1(A), _normalize1(B), _normalize1(F))
 
 
@@ -345,7 +332,7 @@ def _mi(x: np.ndarray, y: np.ndarray) -> float:
     return hx + hy - hxy
 
 
-def mutual_information(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+def mutual_information(a: np.ndarray, b: np.ndarray, f: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Plain mutual information :math:`MI(A, F) + MI(B, F)`, in bits.
 
     :math:`MI(X, F) = H(X) + H(F) - H(X, F)` from the 256x256 joint histogram of the grey
@@ -366,17 +353,18 @@ def mutual_information(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     Qu, G., Zhang, D., Yan, P. "Information measure for performance of image fusion."
     Electronics Letters 38(7) (2002) 313-315. doi:10.1049/el:20020212
     """
-    A, B, F = _triple(a, b, f)
+    A, B, F = _triple(a, b, f, data_range)
     return _mi(A, F) + _mi(B, F)
 
 
-def entropy(f: np.ndarray) -> float:
+def entropy(f: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Shannon entropy of the fused image, :math:`-\sum_l p_l \log_2 p_l`, in bits.
 
     Parameters
     ----------
     f : (H, W) or (H, W, 3) ndarray
-        ``uint8`` grey or RGB (converted with MATLAB ``rgb2gray``), or float grey 0..255
+        ``uint8`` grey or RGB (converted with MATLAB ``rgb2gray``), ``uint16``, or float in
+        [0, 1] (in [0, ``data_range``] if given), then on the 0..255 scale
         (rounded half away from zero to 256 levels).
 
     Returns
@@ -390,11 +378,11 @@ def entropy(f: np.ndarray) -> float:
     entropy, image quality, and multispectral classification." Journal of Applied Remote
     Sensing 2(1) (2008) 023522. doi:10.1117/1.2945910
     """
-    F = _single(f)
+    F = _single(f, data_range=data_range)
     return _h(np.bincount(_levels(F).ravel(), minlength=256) / F.size)
 
 
-def spatial_frequency(f: np.ndarray) -> float:
+def spatial_frequency(f: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Spatial frequency of the fused image, :math:`\sqrt{RF^2 + CF^2}`.
 
     .. math::
@@ -420,13 +408,13 @@ def spatial_frequency(f: np.ndarray) -> float:
     Eskicioglu, A. M., Fisher, P. S. "Image quality measures and their performance."
     IEEE Transactions on Communications 43(12) (1995) 2959-2965. doi:10.1109/26.477498
     """
-    F = _single(f)
+    F = _single(f, data_range=data_range)
     rf2 = np.sum(np.diff(F, axis=1) ** 2) / F.size
     cf2 = np.sum(np.diff(F, axis=0) ** 2) / F.size
     return float(np.sqrt(rf2 + cf2))
 
 
-def average_gradient(f: np.ndarray) -> float:
+def average_gradient(f: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Average gradient of the fused image.
 
     .. math::
@@ -453,7 +441,7 @@ def average_gradient(f: np.ndarray) -> float:
     decomposition." Optics Communications 341 (2015) 199-209.
     doi:10.1016/j.optcom.2014.12.032
     """
-    F = _single(f)
+    F = _single(f, data_range=data_range)
     gx = np.zeros_like(F)
     gy = np.zeros_like(F)
     gx[:-1] = F[1:] - F[:-1]
@@ -515,7 +503,7 @@ def _qabf(A: np.ndarray, B: np.ndarray, F: np.ndarray) -> float:
     return float(num / den)
 
 
-def qabf(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+def qabf(a: np.ndarray, b: np.ndarray, f: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Gradient-based fusion metric QAB/F of Xydeas and Petrovic (2000), "QG" in tables.
 
     .. math::
@@ -560,7 +548,7 @@ def qabf(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     Xydeas, C. S., Petrovic, V. "Objective image fusion performance measure." Electronics
     Letters 36(4) (2000) 308-309. doi:10.1049/el:20000267
     """
-    A, B, F = _triple(a, b, f)
+    A, B, F = _triple(a, b, f, data_range)
     return _qabf(A, B, F)
 
 
@@ -574,7 +562,7 @@ def _wang_ssim(m: _Moments, k1: str, k2: str) -> float:
     return float(np.mean(_ssim_map(m, k1, k2, _SSIM_C1, _SSIM_C2)))
 
 
-def ssim(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+def ssim(a: np.ndarray, b: np.ndarray, f: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Fusion SSIM, :math:`SSIM(A, F) + SSIM(B, F)` (the VIFB / MFIFB convention).
 
     Each term is Wang et al.'s SSIM, Eq. (13),
@@ -610,12 +598,12 @@ def ssim(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     from error visibility to structural similarity." IEEE Transactions on Image Processing
     13(4) (2004) 600-612. doi:10.1109/TIP.2003.819861
     """
-    A, B, F = _triple(a, b, f)
+    A, B, F = _triple(a, b, f, data_range)
     m = _Moments({"a": A, "b": B, "f": F}, 11, 1.5)
     return _wang_ssim(m, "a", "f") + _wang_ssim(m, "b", "f")
 
 
-def ssim_mean(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+def ssim_mean(a: np.ndarray, b: np.ndarray, f: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Half of :func:`ssim`: :math:`(SSIM(A, F) + SSIM(B, F)) / 2`, at most 1.
 
     The form of papers that average the two terms; same definition and window as
@@ -626,7 +614,7 @@ def ssim_mean(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     Wang, Z., Bovik, A. C., Sheikh, H. R., Simoncelli, E. P. IEEE TIP 13(4) (2004)
     600-612. doi:10.1109/TIP.2003.819861
     """
-    return ssim(a, b, f) / 2.0
+    return ssim(a, b, f, data_range=data_range) / 2.0
 
 
 _QY_C = 2e-16
@@ -647,7 +635,7 @@ def _qy(m: _Moments) -> float:
     return float(np.mean(q))
 
 
-def qy(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+def qy(a: np.ndarray, b: np.ndarray, f: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Structural-similarity fusion metric QY of Yang et al. (2008).
 
     .. math::
@@ -689,7 +677,7 @@ def qy(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     for image fusion." Information Fusion 9(2) (2008) 156-160.
     doi:10.1016/j.inffus.2006.09.001
     """
-    A, B, F = _triple(a, b, f)
+    A, B, F = _triple(a, b, f, data_range)
     return _qy(_Moments({"a": A, "b": B, "f": F}, 7, 1.5))
 
 
@@ -767,7 +755,7 @@ def _qcb(na: np.ndarray, nb: np.ndarray, nf: np.ndarray) -> float:
     return float(np.mean(lam * q_af + (1 - lam) * q_bf))
 
 
-def qcb(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+def qcb(a: np.ndarray, b: np.ndarray, f: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Human-perception fusion metric QCB of Chen and Blum (2009).
 
     Each ``normalize1``'d image is filtered by the contrast sensitivity function (the DoG
@@ -805,21 +793,25 @@ def qcb(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     Chen, Y., Blum, R. S. "A new automated quality assessment algorithm for image fusion."
     Image and Vision Computing 27(10) (2009) 1421-1432. doi:10.1016/j.imavis.2007.12.002
     """
-    A, B, F = _triple(a, b, f)
+    A, B, F = _triple(a, b, f, data_range)
     return _qcb(_normalize1(A), _normalize1(B), _normalize1(F))
 
 
 # ----------------------------------------------------------------------------- all at once
 
-def compute_all(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> dict[str, float]:
+def compute_all(a: np.ndarray, b: np.ndarray, f: np.ndarray, *, data_range: float | None = None) -> dict[str, float]:
     """Every fusion metric of this module for one source pair and fused image.
 
     Parameters
     ----------
     a, b : (H, W) or (H, W, 3) ndarray
-        The sources: ``uint8`` grey or RGB, or float grey on the 0..255 scale.
+        The sources: ``uint8`` or ``uint16`` grey or RGB, or float in [0, 1] (see ``data_range``).
     f : (H, W) or (H, W, 3) ndarray
         The fused image, of the same kind and size.
+    data_range : float, optional
+        The white level of float images (255 for float images on 0..255); default: float
+        images lie in [0, 1]. Integer images always use their type's range. Every
+        metric function of this module takes it.
 
     Returns
     -------
@@ -844,7 +836,7 @@ def compute_all(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> dict[str, float]
     >>> round(m["ssim"], 12), round(m["qy"], 12), round(m["qcb"], 12)
     (2.0, 1.0, 1.0)
     """
-    A, B, F = _triple(a, b, f)
+    A, B, F = _triple(a, b, f, data_range)
     na, nb, nf = _normalize1(A), _normalize1(B), _normalize1(F)
     images = {"a": A, "b": B, "f": F}
     m11 = _Moments(images, 11, 1.5)
@@ -859,20 +851,21 @@ def compute_all(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> dict[str, float]
         "qncie": _qncie(na, nb, nf),
         "mi": _mi(A, F) + _mi(B, F),
         "entropy": _h(np.bincount(_levels(F).ravel(), minlength=256) / F.size),
-        "sf": spatial_frequency(F),
-        "ag": average_gradient(F),
+        "sf": spatial_frequency(F, data_range=255),
+        "ag": average_gradient(F, data_range=255),
     }
     return {k: float(out[k]) for k in METRIC_KEYS}
 
 
 # ----------------------------------------------------------------------------- ground truth
 
-def _pair(f, truth, min_side: int = _MIN_SIDE) -> tuple[np.ndarray, np.ndarray]:
-    _check_same({"f": f, "truth": truth}, min_side)
-    return _gray255(f, "f"), _gray255(truth, "truth")
+def _pair(f, truth, min_side: int = _MIN_SIDE, data_range=None) -> tuple[np.ndarray, np.ndarray]:
+    F, G = _gray255(f, _F, data_range), _gray255(truth, _T, data_range)
+    _check_same({_F: f, _T: truth}, min_side)
+    return F, G
 
 
-def psnr(f: np.ndarray, truth: np.ndarray) -> float:
+def psnr(f: np.ndarray, truth: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Peak signal-to-noise ratio of the fused image against the all-in-focus truth.
 
     .. math::
@@ -884,7 +877,7 @@ def psnr(f: np.ndarray, truth: np.ndarray) -> float:
     Parameters
     ----------
     f, truth : (H, W) or (H, W, 3) ndarray
-        Same kind and size; ``uint8`` or float grey 0..255.
+        Same kind and size; ``uint8``, ``uint16`` or float in [0, 1] (see ``data_range``).
 
     Returns
     -------
@@ -896,14 +889,14 @@ def psnr(f: np.ndarray, truth: np.ndarray) -> float:
     Huynh-Thu, Q., Ghanbari, M. "Scope of validity of PSNR in image/video quality
     assessment." Electronics Letters 44(13) (2008) 800-801. doi:10.1049/el:20080522
     """
-    F, G = _pair(f, truth, 1)
+    F, G = _pair(f, truth, 1, data_range)
     mse = float(np.mean((F - G) ** 2))
     if mse == 0:
         return float("inf")
     return float(10.0 * np.log10(255.0**2 / mse))
 
 
-def ssim_gt(f: np.ndarray, truth: np.ndarray) -> float:
+def ssim_gt(f: np.ndarray, truth: np.ndarray, *, data_range: float | None = None) -> float:
     """Wang et al.'s SSIM of the fused image against the truth, :math:`SSIM(F, G)`.
 
     Same window and constants as :func:`ssim` (11x11 Gaussian, sigma 1.5, 'valid' region),
@@ -924,7 +917,7 @@ def ssim_gt(f: np.ndarray, truth: np.ndarray) -> float:
     Wang, Z., Bovik, A. C., Sheikh, H. R., Simoncelli, E. P. IEEE TIP 13(4) (2004)
     600-612. doi:10.1109/TIP.2003.819861
     """
-    F, G = _pair(f, truth)
+    F, G = _pair(f, truth, data_range=data_range)
     return _wang_ssim(_Moments({"f": F, "g": G}, 11, 1.5), "f", "g")
 
 
