@@ -204,12 +204,12 @@ def predict_logits(model: MaskGenerator, g1: np.ndarray, g2: np.ndarray, *, tile
         y1 = ys[i + 1] if i + 1 < len(ys) else h
         for j, x0 in enumerate(xs):
             x1 = xs[j + 1] if j + 1 < len(xs) else w
-            if bar is not None:
-                bar.update(1)
             ty0, ty1 = max(0, y0 - HALO), min(h, y1 + HALO)
             tx0, tx1 = max(0, x0 - HALO), min(w, x1 + HALO)
             z = _forward(model, g1[ty0:ty1, tx0:tx1], g2[ty0:ty1, tx0:tx1], fast)
             out[y0:y1, x0:x1] = z[y0 - ty0:y0 - ty0 + (y1 - y0), x0 - tx0:x0 - tx0 + (x1 - x0)]
+            if bar is not None:
+                bar.update(1)
     if bar is not None:
         bar.close()
     return out
