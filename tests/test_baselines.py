@@ -224,3 +224,18 @@ def test_smfuse_authors_entry_fuses_with_the_released_weights():
     fused = get_baseline("smfuse_authors")(p.a, p.b)
     assert fused.shape == p.a.shape and fused.dtype == np.uint8
     assert np.all(np.all(fused == p.a, axis=2) | np.all(fused == p.b, axis=2))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_float_sources_on_0_255_need_data_range(method, rng):
+    fuse = get_baseline(method)
+    a8, b8 = _image(rng, (24, 24), np.uint8), _image(rng, (24, 24), np.uint8)
+    af, bf = a8.astype(np.float64), b8.astype(np.float64)
+    with pytest.raises(ValueError, match=r"^the first source is a float image .* outside \[0, 1\]; pass data_range=255"):
+        fuse(af, bf)
+    got = fuse(af, bf, data_range=255)  # the same scale out as in
+    unit = fuse(af / 255.0, bf / 255.0)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, unit * 255.0, atol=1e-9)
+    # and the 8-bit result is the float one rounded
+    assert np.abs(fuse(a8, b8).astype(float) - got).max() <= 0.5 + 1e-9
