@@ -2,9 +2,9 @@
 
 ::
 
-    smfuse fuse A B -o FUSED [--mask-out MASK] [--weights SPEC] [--tile N]
-    smfuse initial-mask A B -o MASK
-    smfuse metrics A B FUSED [--json]
+    smfuse fuse A B -o FUSED [--mask-out MASK] [--weights SPEC] [--tile N] [--data-range W] [--quiet]
+    smfuse initial-mask A B -o MASK [--data-range W]
+    smfuse metrics A B FUSED [--json] [--data-range W]
     smfuse evaluate --dataset lytro (--method NAME | --folder DIR) [-o CSV]
     smfuse train [--config quick|full|fast] --out DIR [--resume] [--set KEY=VALUE ...]
         (also as ``torchrun --nproc_per_node=N -m smfuse.cli train ...``: data-parallel,
@@ -14,8 +14,11 @@
     smfuse data list
     smfuse data fetch NAME ... | all
 
+    smfuse --version        (also ``python -m smfuse ...``)
+
 Every error is one line on stderr (``smfuse: error: ...``) with exit status 2 and no
-output file left behind.
+output file left behind; outputs that would overwrite a source (the same path, a
+symlink or a hard link to it), or each other, are refused before any work.
 """
 
 from __future__ import annotations
@@ -33,23 +36,46 @@ class CLIError(Exception):
     """An error to report to the user in one line."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors in the house form: one line, exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"smfuse: error: {message} (see '{self.prog} --help')\n")
+
+
+_RANGE_OPTION = "--data-range "
+
+
 def _check_out(path: str, what: str) -> Path:
     from .io import _WRITABLE
 
     p = Path(path)
     if p.suffix.lower() not in _WRITABLE:
         raise CLIError(f"{what} {p}: unknown image format {p.suffix!r} (use .png, .tif, .jpg or .bmp)")
+    if p.is_dir():
+        raise CLIError(f"{what} {p} is a folder; name the image file to write")
     if not p.parent.is_dir():
         raise CLIError(f"{what} {p}: folder {p.parent} does not exist")
+    if not os.access(p.parent, os.W_OK | os.X_OK):
+        raise CLIError(f"{what} {p}: folder {p.parent} is not writable; choose another output folder")
     return p
 
 
-def _read_pair(a: str, b: str):
+def _sources(args) -> dict:
+    srcs = {"the first source": args.a, "the second source": args.b}
+    if getattr(args, "fused", None):
+        srcs["the fused image"] = args.fused
+    weights = getattr(args, "weights", None)
+    if weights and os.path.isfile(weights):
+        srcs["the weights file"] = weights
+    return srcs
+
+
+def _read_pair(a: str, b: str, data_range: float | None = None):
     from .io import check_pair, read_image
 
     ia, ib = read_image(a), read_image(b)
-    check_pair(ia, ib, names=(a, b))
-    return ia, ib
+    return check_pair(ia, ib, names=(a, b), data_range=data_range, option=_RANGE_OPTION)
 
 
 def _write_all(items: list[tuple[Path, object]]) -> None:
@@ -67,19 +93,29 @@ def _write_all(items: list[tuple[Path, object]]) -> None:
         raise
 
 
+def _check_out_dtype(out: Path, dtype, what: str = "-o") -> None:
+    suffix = out.suffix.lower()
+    if dtype.kind == "f" and suffix not in (".tif", ".tiff"):
+        raise CLIError(f"{what} {out}: the sources are float images and the fused image keeps their values, "
+                       "so it is written as a float32 TIFF: use a .tif output (or convert the sources to 8 or 16 bit)")
+    if dtype == "uint16" and suffix in (".jpg", ".jpeg", ".bmp"):
+        raise CLIError(f"{what} {out}: 16-bit sources need a .png or .tif output")
+
+
 def cmd_fuse(args) -> int:
     import numpy as np
 
     from .fuse import fuse
+    from .io import refuse_clobber
     from .weights import load_model
 
-    out = _check_out(args.output, "output")
-    mask_out = _check_out(args.mask_out, "mask output") if args.mask_out else None
-    a, b = _read_pair(args.a, args.b)
-    if a.dtype == np.uint16 and out.suffix.lower() in (".jpg", ".jpeg", ".bmp"):
-        raise CLIError(f"output {out}: 16-bit sources need a .png or .tif output")
+    out = _check_out(args.output, "-o")
+    mask_out = _check_out(args.mask_out, "--mask-out") if args.mask_out else None
+    refuse_clobber({"-o": out, "--mask-out": mask_out}, _sources(args))
+    a, b = _read_pair(args.a, args.b, args.data_range)
+    _check_out_dtype(out, a.dtype)
     model = load_model(args.weights)
-    res = fuse(a, b, model, tile=args.tile)
+    res = fuse(a, b, model, tile=args.tile, data_range=args.data_range, progress=not args.quiet)
     items = [(out, res.fused)]
     if mask_out:
         items.append((mask_out, (res.mask * 255).astype(np.uint8)))
@@ -91,23 +127,29 @@ def cmd_initial_mask(args) -> int:
     import numpy as np
 
     from .guided_block import initial_mask
-    from .io import to_gray
+    from .io import gray_unit, refuse_clobber
 
-    out = _check_out(args.output, "output")
-    a, b = _read_pair(args.a, args.b)
-    mi = initial_mask(to_gray(a), to_gray(b), r=args.r, eps=args.eps, blur_size=args.blur)
+    out = _check_out(args.output, "-o")
+    refuse_clobber({"-o": out}, _sources(args))
+    a, b = _read_pair(args.a, args.b, args.data_range)
+    g1 = gray_unit(a, role="the first source", data_range=args.data_range, option=_RANGE_OPTION)
+    g2 = gray_unit(b, role="the second source", data_range=args.data_range, option=_RANGE_OPTION)
+    mi = initial_mask(g1, g2, r=args.r, eps=args.eps, blur_size=args.blur)
     _write_all([(out, (mi * 255).astype(np.uint8))])
     return 0
 
 
 def cmd_metrics(args) -> int:
-    from .io import check_pair, read_image
+    from .io import check_image, read_image
     from .metrics import compute_all
 
-    a, b = _read_pair(args.a, args.b)
-    f = read_image(args.fused)
-    check_pair(a, f, names=(args.a, args.fused))
-    values = compute_all(a, b, f)
+    a, b = _read_pair(args.a, args.b, args.data_range)
+    f = check_image(read_image(args.fused), role=f"the fused image {args.fused}", data_range=args.data_range,
+                    option=_RANGE_OPTION)
+    if f.shape != a.shape:
+        raise CLIError(f"the fused image {args.fused} is {f.shape} but the sources are {a.shape}; "
+                       "give the fused image of these sources")
+    values = compute_all(a, b, f, data_range=args.data_range)
     if args.json:
         print(json.dumps(values, indent=2))
     else:
@@ -200,48 +242,75 @@ def cmd_data(args) -> int:
     return 0
 
 
+def _white_level(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not (v > 0 and v != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a positive number (the white level, e.g. 255), got {text!r}")
+    return v
+
+
+def _data_range_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-range", type=_white_level, metavar="W",
+                   help="white level of float images (e.g. 255 for float TIFFs on 0..255); "
+                        "default: float images lie in [0, 1]. 8/16-bit images use their full range")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+    from .data import DATASETS
     from .methods import method_names
 
-    p = argparse.ArgumentParser(prog="smfuse", description="SMFuse multi-focus image fusion (replication).")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = _Parser(prog="smfuse", description="SMFuse multi-focus image fusion (replication).")
+    p.add_argument("--version", action="version", version=f"smfuse {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     f = sub.add_parser("fuse", help="fuse two multi-focus sources")
-    f.add_argument("a", help="first source (near focus)")
-    f.add_argument("b", help="second source (far focus)")
-    f.add_argument("-o", "--output", required=True, help="fused image (same dtype as the sources)")
-    f.add_argument("--mask-out", help="also write the binary mask MF (8-bit 0/255; 255 = second source)")
+    f.add_argument("a", help="first source image (near focus): PNG, JPEG, BMP or TIFF; 8/16 bit or float")
+    f.add_argument("b", help="second source image (far focus), registered with A: same size and pixel type")
+    f.add_argument("-o", "--output", required=True,
+                   help="fused image (same pixel type as the sources; float sources need .tif); "
+                        "must not be a source")
+    f.add_argument("--mask-out", help="also write the binary mask MF (8-bit 0/255; 255 = second source); "
+                                      "must differ from -o and the sources")
     f.add_argument("--weights", help="paper or code (our weights for that loss variant, from SMFUSE_WEIGHTS_DIR "
                                      "or shipped with smfuse), official[:PATH][@EPOCH] (the authors' checkpoint.zip), "
                                      "or the path of one of our checkpoints (default: paper)")
     f.add_argument("--tile", type=int, default=512, help="tile side for large images (default 512)")
+    _data_range_arg(f)
+    f.add_argument("--quiet", action="store_true", help="no progress bar over the tiles of large images")
     f.set_defaults(func=cmd_fuse)
 
     m = sub.add_parser("initial-mask", help="write the guided block's initial mask MI (0/255)")
-    m.add_argument("a")
-    m.add_argument("b")
-    m.add_argument("-o", "--output", required=True)
+    m.add_argument("a", help="first source image (near focus)")
+    m.add_argument("b", help="second source image (far focus), same size and pixel type")
+    m.add_argument("-o", "--output", required=True, help="mask image to write (8-bit 0/255; 255 = second source)")
     m.add_argument("--r", type=int, default=5, help="guided filter radius (5)")
-    m.add_argument("--eps", type=float, default=0.3, help="guided filter eps (0.3)")
+    m.add_argument("--eps", type=float, default=0.3, help="guided filter eps on the [0, 1] scale (0.3)")
     m.add_argument("--blur", type=int, default=7, help="mean filter size (7)")
+    _data_range_arg(m)
     m.set_defaults(func=cmd_initial_mask)
 
     q = sub.add_parser("metrics", help="print every fusion metric for one triple")
-    q.add_argument("a")
-    q.add_argument("b")
-    q.add_argument("fused")
+    q.add_argument("a", help="first source image")
+    q.add_argument("b", help="second source image")
+    q.add_argument("fused", help="fused image of A and B (same size and kind)")
     q.add_argument("--json", action="store_true", help="print JSON")
+    _data_range_arg(q)
     q.set_defaults(func=cmd_metrics)
 
     e = sub.add_parser("evaluate", help="score a method or a folder of fused results over a data set")
     e.add_argument("--dataset", default="lytro",
-                   help="a data set name (lytro, grayscale, nyud100_gt, train, synthetic) or a folder of your own "
-                        "pairs (X_A/X_B, X_1/X_2, or subfolders A/ and B/; see smfuse.data.load_folder)")
-    e.add_argument("--method", metavar="NAME", help=f"a fusion method: {', '.join(method_names())}")
-    e.add_argument("--folder", help="a folder of fused images")
-    e.add_argument("--limit", type=int)
+                   help=f"a data set ({', '.join(DATASETS)}; default lytro) or a folder of your own pairs "
+                        "(X_A/X_B, X_1/X_2, or subfolders A/ and B/; see smfuse.data.load_folder)")
+    e.add_argument("--method", choices=method_names(), metavar="NAME",
+                   help=f"a fusion method: one of {', '.join(method_names())}")
+    e.add_argument("--folder", help="a folder of fused images, one per pair, named after the pair")
+    e.add_argument("--limit", type=int, help="score only the first N pairs")
     e.add_argument("-o", "--output", help="CSV table (one row per image and a mean row)")
-    e.add_argument("--quiet", action="store_true")
+    e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(func=cmd_evaluate)
 
     t = sub.add_parser("train", help="self-supervised training")
@@ -253,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a TrainConfig field")
     t.add_argument("--backend", choices=["gloo", "nccl"],
                    help="under torchrun only: the process group's backend (default: nccl on CUDA, else gloo)")
-    t.add_argument("--quiet", action="store_true")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_train)
 
     s = sub.add_parser("study", help="train every arm x seed of the training study (resumable)")
@@ -265,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_study)
 
     r = sub.add_parser("reproduce", help="run the notebooks (full profile into results/, quick into runs/)")
-    r.add_argument("--profile", default="quick", choices=["quick", "full"])
+    r.add_argument("--profile", default="quick", choices=["quick", "full"], help="quick (minutes) or full")
     r.add_argument("--out", help="results folder (default: results/ for full, runs/results-quick/ for quick)")
     r.add_argument("--only", nargs="*", help="notebook numbers or names to run")
     r.add_argument("-p", "--param", action="append", metavar="KEY=VALUE",
@@ -277,7 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_reproduce)
 
     d = sub.add_parser("data", help="list or fetch the real data sets (pinned sources, sha256-checked)")
-    dsub = d.add_subparsers(dest="action", required=True)
+    dsub = d.add_subparsers(dest="action", required=True, metavar="ACTION",
+                            help="list (what is present) or fetch (download and verify)")
     dl = dsub.add_parser("list", help="each set: present / partial / missing, and its size")
     dl.set_defaults(func=cmd_data)
     df = dsub.add_parser("fetch", help="download sets into the data folder ($SMFUSE_DATA, default data/)")

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .data import Pair, data_root, load_dataset
-from .io import atomic_path, read_image
+from .io import as_image, atomic_path, check_data_range, check_image, read_image
 from .methods import get_method
 from .metrics import METRIC_KEYS, boundary_fscore, compute_all, mask_accuracy, psnr, ssim_gt
 
@@ -60,12 +60,13 @@ _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 
 # ----------------------------------------------------------------------------- scoring core
 
-def _score(pair: Pair, fused: np.ndarray, mask: np.ndarray | None = None) -> dict[str, float]:
+def _score(pair: Pair, fused: np.ndarray, mask: np.ndarray | None = None,
+           data_range: float | None = None) -> dict[str, float]:
     try:
-        row = compute_all(pair.a, pair.b, fused)
+        row = compute_all(pair.a, pair.b, fused, data_range=data_range)
         if pair.truth is not None:
-            row["psnr"] = psnr(fused, pair.truth)
-            row["ssim_gt"] = ssim_gt(fused, pair.truth)
+            row["psnr"] = psnr(fused, pair.truth, data_range=data_range)
+            row["ssim_gt"] = ssim_gt(fused, pair.truth, data_range=data_range)
         if pair.mask is not None and mask is not None:
             row["mask_accuracy"] = mask_accuracy(mask, pair.mask)
             row["boundary_fscore"] = boundary_fscore(mask, pair.mask)
@@ -120,7 +121,7 @@ def _find(folder: Path, pattern: str, pair: Pair, index: int) -> Path | None:
 
 
 def _score_folder(pairs: list[Pair], folder: Path, pattern: str, missing: str, desc: str,
-                  progress: bool) -> dict[str, dict[str, float]]:
+                  progress: bool, data_range: float | None = None) -> dict[str, dict[str, float]]:
     found = [(pair, _find(folder, pattern, pair, i)) for i, pair in enumerate(pairs, start=1)]
     absent = [pair.name for pair, path in found if path is None]
     if absent and missing == "error":
@@ -131,13 +132,14 @@ def _score_folder(pairs: list[Pair], folder: Path, pattern: str, missing: str, d
         raise ValueError(f"no result in {folder} matches pattern {pattern!r} for any pair")
     rows = {}
     for pair, path in _progress(found, len(found), desc, progress):
-        rows[pair.name] = _score(pair, read_image(path))
+        rows[pair.name] = _score(pair, read_image(path), data_range=data_range)
     return rows
 
 
 def evaluate_folder(dataset_name: str, folder: str | os.PathLike, *, pattern: str = "{name}.*",
                     out_csv: str | os.PathLike | None = None, progress: bool = True,
-                    limit: int | None = None, missing: str = "error") -> pd.DataFrame:
+                    limit: int | None = None, missing: str = "error",
+                    data_range: float | None = None) -> pd.DataFrame:
     """Score the fused results in a folder against a data set's sources.
 
     Parameters
@@ -161,6 +163,9 @@ def evaluate_folder(dataset_name: str, folder: str | os.PathLike, *, pattern: st
     missing : {'error', 'skip'}
         What to do when a pair has no result file: raise (default), or leave it out of the
         table and the mean (then the mean is over fewer images than the set holds).
+    data_range : float, optional
+        White level of float result images (e.g. 255 for float TIFFs on 0..255);
+        default: float results lie in [0, 1].
 
     Returns
     -------
@@ -177,11 +182,12 @@ def evaluate_folder(dataset_name: str, folder: str | os.PathLike, *, pattern: st
     """
     if missing not in ("error", "skip"):
         raise ValueError(f"missing must be 'error' or 'skip', got {missing!r}")
+    data_range = check_data_range(data_range)
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"results folder {folder} does not exist")
     pairs = load_dataset(dataset_name, limit=limit)
-    rows = _score_folder(pairs, folder, pattern, missing, f"{dataset_name}: {folder.name}", progress)
+    rows = _score_folder(pairs, folder, pattern, missing, f"{dataset_name}: {folder.name}", progress, data_range)
     df = _table(rows, {"dataset": dataset_name, "source": str(folder), "pattern": pattern})
     if out_csv is not None:
         _write_csv_atomic(df, out_csv)
@@ -190,30 +196,26 @@ def evaluate_folder(dataset_name: str, folder: str | os.PathLike, *, pattern: st
 
 # ----------------------------------------------------------------------------- methods
 
-def _unpack(result: Any, pair: Pair) -> tuple[np.ndarray, np.ndarray | None]:
-    """A fused image (and mask, if given) from what a fuse function returned."""
+def _unpack(result: Any, pair: Pair, data_range: float | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """A fused image (and mask, if given) from what a fuse function returned, checked by the input contract."""
     mask = None
     if not isinstance(result, np.ndarray) and hasattr(result, "fused"):
         mask = getattr(result, "mask", None)
         result = result.fused
-    fused = np.asarray(result)
+    role = f"{pair.name}: the fused image fuse_fn returned"
+    fused = check_image(result, role=role, data_range=data_range)
     if fused.shape != np.asarray(pair.a).shape:
         raise ValueError(f"{pair.name}: fuse_fn returned shape {fused.shape} for sources of shape "
                          f"{np.asarray(pair.a).shape}; return the fused image in the sources' shape")
-    if fused.dtype.kind == "f" and pair.a.dtype == np.uint8 and fused.size and float(np.nanmax(fused)) <= 1.0 \
-            and int(np.max(pair.a)) > 1:
-        raise ValueError(f"{pair.name}: fuse_fn returned floats in [0, 1] for uint8 sources; "
-                         "return uint8, or floats on the 0..255 scale")
-    if fused.dtype.kind == "f" and fused.ndim == 3:
-        if float(np.max(fused)) > 255 or float(np.min(fused)) < 0:
-            raise ValueError(f"{pair.name}: fuse_fn returned colour floats outside 0..255")
-        fused = np.clip(np.floor(fused + 0.5), 0, 255).astype(np.uint8)  # MATLAB round, as im2uint8
+    if fused.dtype.kind == "f" and fused.ndim == 3:  # colour is scored as 8-bit, as a saved result would be
+        u = as_image(fused, role=role, data_range=data_range)
+        fused = np.clip(np.floor(u * 255.0 + 0.5), 0, 255).astype(np.uint8)  # MATLAB round, as im2uint8
     return fused, mask
 
 
 def evaluate_method(dataset_name: str, fuse_fn: str | Callable[[np.ndarray, np.ndarray], Any], *,
                     limit: int | None = None, out_csv: str | os.PathLike | None = None,
-                    progress: bool = True) -> pd.DataFrame:
+                    progress: bool = True, data_range: float | None = None) -> pd.DataFrame:
     """Run a fusion method over a data set and score it.
 
     Parameters
@@ -222,17 +224,20 @@ def evaluate_method(dataset_name: str, fuse_fn: str | Callable[[np.ndarray, np.n
         A name of :func:`smfuse.data.load_dataset`.
     fuse_fn : str or callable
         The name of a method of :mod:`smfuse.methods` (``'gff'``, ``'initial_mask'``,
-        ``'smfuse_paper'`` ...), or any ``fuse_fn(a, b)`` with the set's sources (as read: ``uint8`` for the bundled
-        sets), returning the fused image in the sources' shape (``uint8``, or floats on
-        the 0..255 scale), or an object with a ``fused`` attribute and optionally a
-        ``mask`` (1 where ``b`` was taken), such as :class:`smfuse.methods.Fused`.
-        Colour floats are rounded to ``uint8`` first (the metrics take colour as 8-bit).
+        ``'smfuse_paper'`` ...), or any ``fuse_fn(a, b)`` with the set's sources (as read:
+        ``uint8`` for the bundled sets), returning the fused image in the sources' shape as
+        a numpy array (``uint8``, ``uint16``, or floats in [0, 1], or in [0, ``data_range``]),
+        or an object with a ``fused`` attribute and optionally a ``mask`` (1 where ``b``
+        was taken), such as :class:`smfuse.methods.Fused`. Colour floats are rounded to
+        ``uint8`` first (as a saved 8-bit result would be).
     limit : int, optional
         Use only the first ``limit`` pairs.
     out_csv : path, optional
         Also write the table there (atomically).
     progress : bool
         Show a tqdm progress bar.
+    data_range : float, optional
+        White level of float results (e.g. 255 for floats on 0..255); default [0, 1].
 
     Returns
     -------
@@ -257,11 +262,12 @@ def evaluate_method(dataset_name: str, fuse_fn: str | Callable[[np.ndarray, np.n
             getattr(fuse_fn, "__name__", "method")
     else:
         raise ValueError(f"fuse_fn must be a method name or a callable fuse(a, b), got {type(fuse_fn).__name__}")
+    data_range = check_data_range(data_range)
     pairs = load_dataset(dataset_name, limit=limit)
     rows = {}
     for pair in _progress(pairs, len(pairs), f"{dataset_name}: {name}", progress):
-        fused, mask = _unpack(fuse_fn(pair.a, pair.b), pair)
-        rows[pair.name] = _score(pair, fused, mask)
+        fused, mask = _unpack(fuse_fn(pair.a, pair.b), pair, data_range)
+        rows[pair.name] = _score(pair, fused, mask, data_range)
     df = _table(rows, {"dataset": dataset_name, "source": name})
     if out_csv is not None:
         _write_csv_atomic(df, out_csv)

@@ -18,6 +18,7 @@ its buffers for each model while the model lives; ``fast=False`` runs the model 
 
 from __future__ import annotations
 
+import os
 import weakref
 from dataclasses import dataclass
 
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 
 from .fast import FastLogits
-from .io import check_pair, to_gray
+from .io import check_data_range, check_pair, gray_unit
 from .model import RECEPTIVE_FIELD, MaskGenerator, to_network_input
 from .weights import load_model
 
@@ -51,6 +52,16 @@ class FuseResult:
     fused: np.ndarray
     mask: np.ndarray
     mg: np.ndarray
+
+
+def _as_model(model) -> MaskGenerator:
+    """A model from what :func:`fuse` was given: a MaskGenerator, a weights spec, or None."""
+    if model is None or isinstance(model, (str, os.PathLike)):
+        return load_model(model)
+    if not isinstance(model, torch.nn.Module) or not hasattr(model, "logits"):
+        raise TypeError(f"model must be a MaskGenerator or a weights spec (a checkpoint path, 'paper', 'code' or "
+                        f"'official[:PATH]'), got {type(model).__name__}")
+    return model
 
 
 _FAST: "weakref.WeakKeyDictionary[MaskGenerator, tuple[tuple, FastLogits]]" = weakref.WeakKeyDictionary()
@@ -93,7 +104,7 @@ def _starts(n: int, tile: int) -> list[int]:
 
 
 def predict_logits(model: MaskGenerator, g1: np.ndarray, g2: np.ndarray, *, tile: int | None = 512,
-                   fast: bool = True) -> np.ndarray:
+                   fast: bool = True, progress: bool = False) -> np.ndarray:
     """The decoder output z of a grey pair (``MG = tanh(z) / 2 + 0.5``), tiled when large.
 
     The mask is ``z > 0`` (the same as ``MG > 0.5``); thresholding z rather than MG keeps
@@ -115,6 +126,8 @@ def predict_logits(model: MaskGenerator, g1: np.ndarray, g2: np.ndarray, *, tile
         logits up to the order of the float32 sums, about 3x faster; keeps about 190 MB
         of buffers per 520x520 tile with the model). False runs :meth:`MaskGenerator.logits` itself. Other
         devices always run the model itself.
+    progress : bool
+        Show a tqdm bar (on stderr) over the tiles when there are several.
 
     Returns
     -------
@@ -135,6 +148,11 @@ def predict_logits(model: MaskGenerator, g1: np.ndarray, g2: np.ndarray, *, tile
     fl = _fast_logits(model) if fast else None
     if fl is not None:  # the buffers for the largest tile, once
         fl.reserve(_largest_tile(ys, h), _largest_tile(xs, w))
+    bar = None
+    if progress and len(ys) * len(xs) > 1:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(ys) * len(xs), desc="fusing", unit="tile", leave=False)
     for i, y0 in enumerate(ys):
         y1 = ys[i + 1] if i + 1 < len(ys) else h
         for j, x0 in enumerate(xs):
@@ -143,6 +161,10 @@ def predict_logits(model: MaskGenerator, g1: np.ndarray, g2: np.ndarray, *, tile
             tx0, tx1 = max(0, x0 - HALO), min(w, x1 + HALO)
             z = _forward(model, g1[ty0:ty1, tx0:tx1], g2[ty0:ty1, tx0:tx1], fast)
             out[y0:y1, x0:x1] = z[y0 - ty0:y0 - ty0 + (y1 - y0), x0 - tx0:x0 - tx0 + (x1 - x0)]
+            if bar is not None:
+                bar.update(1)
+    if bar is not None:
+        bar.close()
     return out
 
 
@@ -158,8 +180,9 @@ def _merge_small(starts: list[int], n: int) -> list[int]:
     return starts
 
 
-def fuse(a: np.ndarray, b: np.ndarray, model: MaskGenerator | None = None, *, tile: int | None = 512,
-         fast: bool = True) -> FuseResult:
+def fuse(a: np.ndarray, b: np.ndarray, model: MaskGenerator | str | os.PathLike | None = None, *,
+         tile: int | None = 512, fast: bool = True, data_range: float | None = None,
+         progress: bool = False) -> FuseResult:
     """Fuse two registered multi-focus sources with the mask generator.
 
     ``IF = MF * I2 + (1 - MF) * I1`` (the mask selects the second source), with MF from
@@ -168,23 +191,35 @@ def fuse(a: np.ndarray, b: np.ndarray, model: MaskGenerator | None = None, *, ti
     Parameters
     ----------
     a, b : (H, W) or (H, W, 3) ndarray
-        The first (near-focus) and second (far-focus) source, same shape and dtype
-        (uint8, uint16, or float in [0, 1]).
-    model : MaskGenerator, optional
-        Defaults to :func:`smfuse.weights.load_model` of the default variant (the
+        The first (near-focus) and second (far-focus) source, same shape and dtype:
+        uint8, uint16, or float in [0, 1] (in [0, ``data_range``] if given); checked
+        by :func:`smfuse.io.check_pair`.
+    model : MaskGenerator or weights spec, optional
+        A model, or a spec for :func:`smfuse.weights.load_model` (a checkpoint path,
+        ``paper``, ``code``, ``official[:PATH]``); defaults to the default variant (the
         shipped weights, or those in ``SMFUSE_WEIGHTS_DIR``).
-    tile, fast
+    tile, fast, progress
         See :func:`predict_logits`.
+    data_range : float, optional
+        The white level of float sources (e.g. 255 for float images on 0..255); they
+        are scaled by ``1 / data_range`` for the network. Integer sources ignore it.
 
     Returns
     -------
     FuseResult
+        ``fused`` holds source pixels, so it keeps the sources' dtype and range.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If the sources break the input contract (the message names the source, the
+        problem and the fix), or the weights spec does not resolve.
     """
-    a, b = np.asarray(a), np.asarray(b)
-    check_pair(a, b)
-    if model is None:
-        model = load_model()
-    z = predict_logits(model, to_gray(a), to_gray(b), tile=tile, fast=fast)
+    a, b = check_pair(a, b, data_range=check_data_range(data_range))
+    model = _as_model(model)
+    g1 = gray_unit(a, role="the first source", data_range=data_range)
+    g2 = gray_unit(b, role="the second source", data_range=data_range)
+    z = predict_logits(model, g1, g2, tile=tile, fast=fast, progress=progress)
     mask = z > 0
     mg = np.tanh(z) / 2 + 0.5
     sel = mask[..., None] if a.ndim == 3 else mask

@@ -1,8 +1,19 @@
-"""Reading and writing images, grey conversion and input checks.
+"""Reading and writing images, grey conversion, the one input contract and safe writes.
 
-Every public function here checks its input and raises a one-line ``ValueError`` naming
-the problem; writers are atomic (a temporary file renamed into place), so a failed call
-never leaves a half-written output.
+The input contract (:func:`check_image`, :func:`as_image`, :func:`check_pair`) is the
+one place where an image array handed to the package is checked; every public boundary
+(fusion, the guided block, the metrics, the baselines, evaluation, the command line)
+calls it, so an image is accepted or refused alike everywhere:
+
+* a numpy array, grey ``(H, W)`` or RGB ``(H, W, 3)``, not empty;
+* ``uint8`` (0..255), ``uint16`` (0..65535) or float; a float image lies in [0, 1],
+  or in [0, ``data_range``] when the caller says so (it is then scaled by
+  ``1 / data_range``); values outside are refused, not clipped, with a one-line
+  ``ValueError`` that names the range and the fix; NaN and infinity are refused.
+
+Every public function here raises a one-line ``ValueError`` naming the problem; writers
+are atomic (a temporary file renamed into place), so a failed call never leaves a
+half-written output, and the file they leave follows the umask (0644 under 022).
 """
 
 from __future__ import annotations
@@ -24,6 +35,13 @@ __all__ = [
     "check_pair",
     "round_half_away",
     "atomic_path",
+    "check_image",
+    "as_image",
+    "gray_unit",
+    "gray255",
+    "check_data_range",
+    "FLOAT_TOLERANCE",
+    "refuse_clobber",
 ]
 
 _TIFF = {".tif", ".tiff"}
@@ -115,13 +133,35 @@ def _drop_opaque_alpha(arr: np.ndarray, p: Path) -> np.ndarray:
     return arr
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where the system allows (Linux)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore (not thread-safe, but brief)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike, *, suffix: str = ".tmp"):
     """A temporary file beside ``path`` that replaces ``path`` only if the block succeeds.
 
     Yields the temporary path (a closed, empty file) to write to; on normal exit it is
-    renamed onto ``path`` (atomic on one file system), on any error it is removed, so a
-    failed write never leaves a half-written output nor a stray temporary file.
+    given the mode a newly created file gets under the umask (``0o666 & ~umask``: 0644
+    under 022; ``mkstemp`` alone would leave 0600) and renamed onto ``path`` (atomic on
+    one file system); on any error it is removed, so a failed write never leaves a
+    half-written output nor a stray temporary file.
+
+    Raises
+    ------
+    OSError
+        (of the same kind) If the folder cannot be written, naming ``path`` and its
+        folder, not the hidden temporary file.
 
     Examples
     --------
@@ -133,15 +173,34 @@ def atomic_path(path: str | os.PathLike, *, suffix: str = ".tmp"):
     'a,b\\n'
     """
     p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{p.name}.", suffix=suffix, dir=p.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".tmp-{p.name}.", suffix=suffix, dir=p.parent)
+    except OSError as exc:
+        raise _write_error(exc, p) from None
     os.close(fd)
     try:
         yield Path(tmp)
-        os.replace(tmp, p)
+        os.chmod(tmp, 0o666 & ~_umask())
+        try:
+            os.replace(tmp, p)
+        except OSError as exc:
+            raise _write_error(exc, p) from None
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def _write_error(exc: OSError, p: Path) -> OSError:
+    why = exc.strerror or str(exc)
+    if isinstance(exc, (PermissionError, FileNotFoundError)) or p.is_dir():
+        where = f"{p} is a folder" if p.is_dir() else f"folder {p.parent} is not writable or does not exist"
+        msg = f"cannot write {p}: {where} ({why}); choose another output path"
+    else:
+        msg = f"cannot write {p}: {why}"
+    err = type(exc)(msg)
+    err.errno = exc.errno
+    return err
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
@@ -152,7 +211,15 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
     path : str or PathLike
         Destination; its suffix picks the format. Its folder must exist.
     image : (H, W) or (H, W, 3) ndarray
-        ``uint8`` or ``uint16`` (16-bit grey to PNG or TIFF, 16-bit colour to TIFF).
+        ``uint8`` or ``uint16`` (16-bit grey to PNG or TIFF, 16-bit colour to TIFF), or
+        float (to TIFF only, written as ``float32`` with its values unchanged).
+
+    Raises
+    ------
+    ValueError
+        If the format, folder, shape or pixel type cannot be written (nothing is).
+    OSError
+        If the folder is not writable (see :func:`atomic_path`).
     """
     p = Path(path)
     suffix = p.suffix.lower()
@@ -160,9 +227,19 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
         raise ValueError(f"cannot write {p}: unknown image format {suffix!r} (use .png, .tif, .jpg or .bmp)")
     if not p.parent.is_dir():
         raise ValueError(f"cannot write {p}: folder {p.parent} does not exist")
-    image = np.asarray(image)
-    if image.dtype not in (np.uint8, np.uint16):
-        raise ValueError(f"cannot write {p}: expected uint8 or uint16 pixels, got {image.dtype}")
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"cannot write {p}: expected a numpy array, got {type(image).__name__}")
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3) or image.size == 0:
+        raise ValueError(f"cannot write {p}: expected a grey (H, W) or RGB (H, W, 3) image, got shape {image.shape}")
+    if image.dtype.kind == "f":
+        if suffix not in _TIFF:
+            raise ValueError(f"cannot write {p}: float images are written as float32 TIFF only; use a .tif "
+                             "path, or convert to uint8/uint16 first")
+        if not np.isfinite(image).all():
+            raise ValueError(f"cannot write {p}: image contains NaN or infinite values")
+        image = image.astype(np.float32)
+    elif image.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"cannot write {p}: expected uint8, uint16 or float pixels, got {image.dtype}")
     if image.dtype == np.uint16 and suffix not in (".png", ".tif", ".tiff"):
         raise ValueError(f"cannot write {p}: 16-bit images need .png or .tif")
     if image.dtype == np.uint16 and image.ndim == 3 and suffix not in _TIFF:
@@ -255,32 +332,250 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     raise ValueError(f"expected a grey (H, W) or RGB (H, W, 3) image, got shape {image.shape}")
 
 
-def check_pair(a: np.ndarray, b: np.ndarray, *, names: tuple[str, str] = ("a", "b")) -> None:
-    """Check that two source images can be fused together.
+# ----------------------------------------------------------------------------- the input contract
+
+#: Float pixels at most this far (relative to the range) outside [0, data_range] are
+#: taken as rounding (a float32 filter's last bit) and clipped; further out they are refused.
+FLOAT_TOLERANCE = 1e-6
+
+
+def check_data_range(data_range) -> float | None:
+    """``data_range`` as a float (``None`` stays ``None``: float images are in [0, 1]).
 
     Raises
     ------
     ValueError
-        If the shapes differ (colour beside grey included: convert the colour source with
-        :func:`rgb2gray_matlab`, or both to colour, first), if the dtypes differ, or if
-        a float image holds NaN or infinity.
+        If it is not a finite number > 0.
     """
-    a, b = np.asarray(a), np.asarray(b)
-    na, nb = names
-    for name, x in ((na, a), (nb, b)):
-        if x.ndim not in (2, 3) or (x.ndim == 3 and x.shape[2] != 3):
-            raise ValueError(f"source {name} must be (H, W) grey or (H, W, 3) RGB, got shape {x.shape}")
-        if x.dtype.kind == "f" and not np.isfinite(x).all():
-            raise ValueError(f"source {name} contains NaN or infinite values")
+    if data_range is None:
+        return None
+    ok = isinstance(data_range, (int, float, np.integer, np.floating)) and not isinstance(data_range, bool)
+    if not ok or not np.isfinite(data_range) or data_range <= 0:
+        raise ValueError(f"data_range must be a positive number (the value of white in a float image), "
+                         f"got {data_range!r}")
+    return float(data_range)
+
+
+def _range_error(role: str, lo: float, hi: float, top: float, option: str) -> ValueError:
+    span = "[0, 1]" if top == 1.0 else f"[0, {top:g}] (from {option}{top:g})"
+    guess = next((g for g in (255, 65535) if top < g and hi <= g), None)
+    if lo < -FLOAT_TOLERANCE * top:
+        fix = f"clip or rescale it into {span.split(' (')[0]} first"
+    elif guess is not None:
+        fix = f"pass {option}{guess} if {guess} is white, or divide it by {guess} first"
+    else:
+        fix = "rescale it into [0, 1] first (divide by its maximum), or pass its white level as " + option.strip()
+    return ValueError(f"{role} is a float image with values in [{lo:.6g}, {hi:.6g}], outside {span}; {fix}")
+
+
+def check_image(x, *, role: str = "the image", data_range: float | None = None, grey: bool = False,
+                option: str = "data_range=") -> np.ndarray:
+    """Check an image against the input contract; return it unchanged.
+
+    Parameters
+    ----------
+    x : ndarray
+        A grey ``(H, W)`` or RGB ``(H, W, 3)`` image: ``uint8``, ``uint16`` or float.
+    role : str
+        What the image is, for the messages (``"the first source"``, ``"the fused image"``).
+    data_range : float, optional
+        The value of white in a float image: it must lie in [0, data_range]. Default
+        ``None``: [0, 1]. Integer images always use their type's full range.
+    grey : bool
+        Accept grey ``(H, W)`` images only.
+    option : str
+        How the caller spells ``data_range`` in the fix the message names
+        (``"--data-range "`` on the command line).
+
+    Returns
+    -------
+    ndarray
+        ``x`` itself.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not a numpy array ("expected a numpy array, got list").
+    ValueError
+        If it is empty or of the wrong shape or pixel type, holds NaN or infinity, or is
+        a float image outside its range (the message names the range and the fix).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_image(np.full((4, 4), 200.0), role="the first source")
+    Traceback (most recent call last):
+    ...
+    ValueError: the first source is a float image with values in [200, 200], outside [0, 1]; pass data_range=255 if 255 is white, or divide it by 255 first
+    """
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{role}: expected a numpy array, got {type(x).__name__} (convert it with np.asarray first)")
+    if grey and x.ndim != 2:
+        hint = " (convert colour with smfuse.io.to_gray first)" if x.ndim == 3 and x.shape[2] == 3 else ""
+        raise ValueError(f"{role} must be a grey (H, W) image, got shape {x.shape}{hint}")
+    if x.ndim not in (2, 3) or (x.ndim == 3 and x.shape[2] != 3):
+        raise ValueError(f"{role} must be a grey (H, W) or RGB (H, W, 3) image, got shape {x.shape}")
+    if x.size == 0:
+        raise ValueError(f"{role} is empty (shape {x.shape})")
+    if x.dtype in (np.uint8, np.uint16):
+        return x
+    if x.dtype.kind != "f":
+        raise ValueError(f"{role} has pixel type {x.dtype}; expected uint8, uint16 or float "
+                         "(e.g. x.astype(np.uint8) for values 0..255)")
+    top = check_data_range(data_range) or 1.0
+    if not np.isfinite(x).all():
+        raise ValueError(f"{role} contains NaN or infinite values")
+    lo, hi = float(x.min()), float(x.max())
+    if lo < -FLOAT_TOLERANCE * top or hi > top * (1 + FLOAT_TOLERANCE):
+        raise _range_error(role, lo, hi, top, option)
+    return x
+
+
+def as_image(x, *, role: str = "the image", data_range: float | None = None, grey: bool = False,
+             option: str = "data_range=") -> np.ndarray:
+    """An image checked by :func:`check_image`, as float64 in [0, 1].
+
+    ``uint8`` is divided by 255, ``uint16`` by 65535, float by ``data_range`` (default
+    1); float values within :data:`FLOAT_TOLERANCE` outside the range are clipped.
+
+    Returns
+    -------
+    image : ndarray
+        Same shape, float64 in [0, 1].
+    """
+    x = check_image(x, role=role, data_range=data_range, grey=grey, option=option)
+    if x.dtype == np.uint8:
+        return x.astype(np.float64) / 255.0
+    if x.dtype == np.uint16:
+        return x.astype(np.float64) / 65535.0
+    top = check_data_range(data_range) or 1.0
+    out = x.astype(np.float64)
+    if top != 1.0:
+        out /= top
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def gray_unit(x, *, role: str = "the image", data_range: float | None = None,
+              option: str = "data_range=") -> np.ndarray:
+    """Grey version of a checked image, float64 in [0, 1] (:func:`to_gray` after :func:`check_image`).
+
+    8-bit RGB goes through MATLAB ``rgb2gray`` (rounded to 8 bit); other RGB images use
+    the same weights without rounding.
+    """
+    x = check_image(x, role=role, data_range=data_range, option=option)
+    if x.ndim == 3 and x.dtype == np.uint8:
+        return rgb2gray_matlab(x).astype(np.float64) / 255.0
+    u = as_image(x, role=role, data_range=data_range, option=option)
+    return u @ RGB2GRAY_WEIGHTS if u.ndim == 3 else u
+
+
+def gray255(x, *, role: str = "the image", data_range: float | None = None,
+            option: str = "data_range=") -> np.ndarray:
+    """A checked image in the metric convention: grey float64 on the 0..255 scale.
+
+    ``uint8`` grey is used as it is and ``uint8`` RGB goes through MATLAB ``rgb2gray``
+    (bit-exact with the published tables, see :mod:`smfuse.metrics`); ``uint16`` is
+    divided by 257 and float multiplied by ``255 / data_range`` (exact for float images
+    already on 0..255 with ``data_range=255``); other RGB images are then made grey with
+    the ``rgb2gray`` weights, unrounded.
+
+    Returns
+    -------
+    grey : (H, W) float64 ndarray in [0, 255]
+    """
+    x = check_image(x, role=role, data_range=data_range, option=option)
+    if x.dtype == np.uint8:
+        return (rgb2gray_matlab(x) if x.ndim == 3 else x).astype(np.float64)
+    if x.dtype == np.uint16:
+        g = x.astype(np.float64) / 257.0
+    else:
+        top = check_data_range(data_range) or 1.0
+        g = x.astype(np.float64)
+        if top != 255.0:
+            g *= 255.0 / top
+        np.clip(g, 0.0, 255.0, out=g)
+    return g @ RGB2GRAY_WEIGHTS if g.ndim == 3 else g
+
+
+def check_pair(a, b, *, names: tuple[str, str] | None = None, data_range: float | None = None,
+               option: str = "data_range=") -> tuple[np.ndarray, np.ndarray]:
+    """Check that two source images can be fused together (the input contract for a pair).
+
+    Parameters
+    ----------
+    a, b : ndarray
+        The first and second source (see :func:`check_image`).
+    names : (str, str), optional
+        Labels (file names, say) added to the roles in the messages: "the first source
+        NAME".
+    data_range, option
+        As for :func:`check_image`.
+
+    Returns
+    -------
+    (a, b)
+        The two arrays, unchanged.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`check_image` for each source; also if the shapes differ (colour beside
+        grey included: convert the colour source with :func:`rgb2gray_matlab`, or both
+        to colour, first), if the pixel types differ, or if they are smaller than 3x3.
+    """
+    ra, rb = "the first source", "the second source"
+    if names is not None:
+        ra, rb = f"{ra} {names[0]}", f"{rb} {names[1]}"
+    a = check_image(a, role=ra, data_range=data_range, option=option)
+    b = check_image(b, role=rb, data_range=data_range, option=option)
     if a.ndim != b.ndim:
         kinds = {2: "grey", 3: "colour"}
-        raise ValueError(
-            f"source {na} is {kinds[a.ndim]} and source {nb} is {kinds[b.ndim]}; "
-            "convert both to the same kind first"
-        )
+        raise ValueError(f"{ra} is {kinds[a.ndim]} and {rb} is {kinds[b.ndim]}; convert both to the same kind first")
     if a.shape != b.shape:
-        raise ValueError(f"sources differ in size: {na} is {a.shape[:2]}, {nb} is {b.shape[:2]}; register and crop them first")
+        raise ValueError(f"sources differ in size: {ra} is {a.shape[:2]}, {rb} is {b.shape[:2]}; "
+                         "register and crop them first")
     if a.dtype != b.dtype:
-        raise ValueError(f"sources differ in pixel type: {na} is {a.dtype}, {nb} is {b.dtype}")
+        raise ValueError(f"sources differ in pixel type: {ra} is {a.dtype}, {rb} is {b.dtype}; "
+                         "convert one of them first")
     if min(a.shape[:2]) < 3:
         raise ValueError(f"sources are too small ({a.shape[:2]}); need at least 3x3 pixels")
+    return a, b
+
+
+# ----------------------------------------------------------------------------- safe outputs
+
+def refuse_clobber(outputs: dict[str, str | os.PathLike], sources: dict[str, str | os.PathLike]) -> None:
+    """Refuse outputs that would destroy an input or each other, before any work.
+
+    Parameters
+    ----------
+    outputs : dict
+        What each output is (``"output"``, ``"mask output"``) -> its path.
+    sources : dict
+        What each input is (``"the first source"``) -> its path.
+
+    Raises
+    ------
+    ValueError
+        If an output path is a source file (the same file: the same path, a symlink to it
+        or a hard link of it, by :func:`os.path.samefile`), or two outputs name the same
+        file.
+    """
+    def same(p: Path, q: Path) -> bool:
+        if os.path.lexists(p) and os.path.lexists(q):
+            try:
+                return os.path.samefile(p, q)
+            except OSError:  # a dangling link
+                pass
+        return p.resolve() == q.resolve()
+
+    outs = [(k, Path(v)) for k, v in outputs.items() if v is not None]
+    for what, p in outs:
+        for role, src in sources.items():
+            if src is not None and same(p, Path(src)):
+                raise ValueError(f"{what} {p} is {role} ({src}); writing it would destroy the input: "
+                                 "choose another output path")
+    for i, (w1, p1) in enumerate(outs):
+        for w2, p2 in outs[i + 1:]:
+            if same(p1, p2):
+                raise ValueError(f"{w1} and {w2} are the same file ({p1}); give them different paths")

@@ -137,49 +137,59 @@ class Method:
             return spec
         return load_model(spec)
 
-    def __call__(self, a: np.ndarray, b: np.ndarray) -> Fused:
-        """Fuse a registered source pair (grey or colour; ``uint8``, ``uint16`` or float in [0, 1])."""
-        out = self._run(a, b) if self._weights is None else self._run(a, b, self.model())
+    def __call__(self, a: np.ndarray, b: np.ndarray, *, data_range: float | None = None) -> Fused:
+        """Fuse a registered source pair (grey or colour; ``uint8``, ``uint16`` or float in [0, 1]).
+
+        ``data_range``: the white level of float sources that are not in [0, 1] (the input
+        contract, :func:`smfuse.io.as_image`); the fused image keeps the sources' range.
+        """
+        if self._weights is None:
+            out = self._run(a, b, data_range=data_range)
+        else:
+            from .io import check_pair
+
+            check_pair(a, b, data_range=data_range)  # before any weights are loaded
+            out = self._run(a, b, self.model(), data_range=data_range)
         fused, mask = out
         return Fused(fused=fused, mask=mask)
 
 
 # ----------------------------------------------------------------------------- the methods
 
-def _average(a, b):
+def _average(a, b, *, data_range=None):
     from .baselines.average import fuse
 
-    return fuse(a, b), None
+    return fuse(a, b, data_range=data_range), None
 
 
-def _dwt(a, b):
+def _dwt(a, b, *, data_range=None):
     from .baselines.dwt import fuse
 
-    return fuse(a, b), None
+    return fuse(a, b, data_range=data_range), None
 
 
-def _laplacian(a, b):
+def _laplacian(a, b, *, data_range=None):
     from .baselines.laplacian_pyramid import fuse
 
-    return fuse(a, b), None
+    return fuse(a, b, data_range=data_range), None
 
 
-def _gff(a, b):
+def _gff(a, b, *, data_range=None):
     from .baselines.gff import fuse
 
-    return fuse(a, b), None
+    return fuse(a, b, data_range=data_range), None
 
 
-def _initial_mask(a, b):
+def _initial_mask(a, b, *, data_range=None):
     from .baselines.initial_mask import fuse_with_mask
 
-    return fuse_with_mask(a, b)
+    return fuse_with_mask(a, b, data_range=data_range)
 
 
-def _smfuse_run(a, b, model):
+def _smfuse_run(a, b, model, *, data_range=None):
     from .fuse import fuse
 
-    res = fuse(a, b, model)
+    res = fuse(a, b, model, data_range=data_range)
     return res.fused, res.mask
 
 

@@ -17,7 +17,7 @@ DECISION_BASED = ["dwt", "laplacian", "gff", "initial_mask"]
 def get_baseline(name):
     """The registered method's fused image only."""
     method = get_method(name)
-    return lambda a, b: method(a, b).fused
+    return lambda a, b, **kw: method(a, b, **kw).fused
 
 
 def _psnr(x, truth):
@@ -211,3 +211,18 @@ def test_gff_reproduces_the_published_lytro_means():
     print(f"GFF on Lytro: QAB/F {np.mean(qabf):.5f}, QMI {np.mean(qmi):.5f}")
     assert abs(np.mean(qabf) - 0.7598) < 0.01
     assert abs(np.mean(qmi) - 1.0980) < 0.01
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_float_sources_on_0_255_need_data_range(method, rng):
+    fuse = get_baseline(method)
+    a8, b8 = _image(rng, (24, 24), np.uint8), _image(rng, (24, 24), np.uint8)
+    af, bf = a8.astype(np.float64), b8.astype(np.float64)
+    with pytest.raises(ValueError, match=r"^the first source is a float image .* outside \[0, 1\]; pass data_range=255"):
+        fuse(af, bf)
+    got = fuse(af, bf, data_range=255)  # the same scale out as in
+    unit = fuse(af / 255.0, bf / 255.0)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, unit * 255.0, atol=1e-9)
+    # and the 8-bit result is the float one rounded
+    assert np.abs(fuse(a8, b8).astype(float) - got).max() <= 0.5 + 1e-9

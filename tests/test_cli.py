@@ -64,7 +64,7 @@ def test_initial_mask(files):
 
 @pytest.mark.parametrize("case,pattern", [
     ("size", "differ in size"),
-    ("colour_grey", "is colour and source"),
+    ("colour_grey", "the first source .* is colour and the second source .* is grey; convert both"),
     ("missing", "not found"),
     ("unreadable", "cannot read image"),
     ("alpha", "alpha"),
@@ -124,8 +124,11 @@ def test_evaluate_needs_one_source(capsys):
 
 
 def test_evaluate_unknown_or_unavailable_method(capsys, monkeypatch, tmp_path):
-    line = _err(capsys, ["evaluate", "--dataset", "synthetic", "--method", "mi"])
-    assert "unknown fusion method 'mi'; choose one of average," in line and "initial_mask" in line
+    with pytest.raises(SystemExit) as exc:  # "mi" no longer names a method (three things shared it)
+        main(["evaluate", "--dataset", "synthetic", "--method", "mi"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1
+    assert "invalid choice: 'mi' (choose from 'average'," in err and "'initial_mask'" in err
     monkeypatch.setenv("SMFUSE_DATA", str(tmp_path))  # no authors' checkpoint there
     out = tmp_path / "t.csv"
     line = _err(capsys, ["evaluate", "--dataset", "synthetic", "--method", "smfuse_authors", "-o", str(out)])
@@ -184,3 +187,205 @@ def test_evaluate_and_train_on_a_folder_of_pairs(own_pairs, tmp_path, capsys):
     (own_pairs / "mffw_02_B.png").unlink()
     assert main(["evaluate", "--dataset", str(own_pairs), "--method", "average", "--quiet"]) == 2
     assert "without their partner source: mffw_02_A.png" in capsys.readouterr().err
+# ----------------------------------------------------------------------------- outputs never destroy inputs
+
+def _snapshot(*paths):
+    return {p: p.read_bytes() for p in paths}
+
+
+@pytest.mark.parametrize("case,pattern", [
+    ("o_is_a", r"-o \S+a.png is the first source"),
+    ("o_symlink_to_a", r"-o \S+link.png is the first source"),
+    ("o_hardlink_to_b", r"-o \S+hard.png is the second source"),
+    ("mask_is_b", r"--mask-out \S+b.png is the second source"),
+    ("o_equals_mask", r"-o and --mask-out are the same file"),
+    ("initial_mask_o_is_b", r"-o \S+b.png is the second source"),
+])
+def test_an_output_naming_a_source_is_refused_before_any_work(files, tmp_path, capsys, case, pattern):
+    import os
+    import re
+    import shutil
+
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    shutil.copy(files / "a.png", a)
+    shutil.copy(files / "b.png", b)
+    os.symlink(a, tmp_path / "link.png")
+    os.link(b, tmp_path / "hard.png")
+    before = _snapshot(a, b)
+    out, mask = tmp_path / "f.png", tmp_path / "m.png"
+    cmd = "fuse"
+    if case == "o_is_a":
+        out = a
+    elif case == "o_symlink_to_a":
+        out = tmp_path / "link.png"
+    elif case == "o_hardlink_to_b":
+        out = tmp_path / "hard.png"
+    elif case == "mask_is_b":
+        mask = b
+    elif case == "o_equals_mask":
+        mask = out
+    argv = [cmd, str(a), str(b), "-o", str(out), "--mask-out", str(mask), "--weights", str(files / "w.pt")]
+    if case == "initial_mask_o_is_b":
+        argv = ["initial-mask", str(a), str(b), "-o", str(b)]
+    line = _err(capsys, argv)
+    assert re.search(pattern, line), line
+    assert _snapshot(a, b) == before, "a source changed"
+    assert os.path.islink(tmp_path / "link.png") and os.path.samefile(tmp_path / "hard.png", b)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.png", "hard.png", "link.png"]
+
+
+def test_float_sources_refused_without_their_range_then_fused_as_their_8_bit_originals(files, tmp_path, capsys):
+    import tifffile
+
+    a8, b8 = read_image(files / "a.png")[..., 1], read_image(files / "b.png")[..., 1]
+    write_image(tmp_path / "a.png", a8)
+    write_image(tmp_path / "b.png", b8)
+    for n, x in (("a", a8), ("b", b8)):
+        tifffile.imwrite(tmp_path / f"{n}255.tif", x.astype(np.float32))  # a float TIFF on 0..255
+        tifffile.imwrite(tmp_path / f"{n}1.tif", (x / 255.0).astype(np.float32))
+    before = _snapshot(*tmp_path.iterdir())
+    w = ["--weights", str(files / "w.pt")]
+    line = _err(capsys, ["fuse", str(tmp_path / "a255.tif"), str(tmp_path / "b255.tif"), "-o", str(tmp_path / "f.tif")] + w)
+    assert line.endswith("is a float image with values in [0, 255], outside [0, 1]; pass --data-range 255 if 255 "
+                         "is white, or divide it by 255 first") or "outside [0, 1]; pass --data-range 255" in line, line
+    line = _err(capsys, ["fuse", str(tmp_path / "a1.tif"), str(tmp_path / "b1.tif"), "-o", str(tmp_path / "f.png")] + w)
+    assert "float32 TIFF: use a .tif output" in line
+    assert _snapshot(*tmp_path.iterdir()) == before  # nothing written, nothing changed
+
+    assert main(["fuse", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(tmp_path / "f8.png"),
+                 "--mask-out", str(tmp_path / "m8.png")] + w) == 0
+    assert main(["fuse", str(tmp_path / "a255.tif"), str(tmp_path / "b255.tif"), "-o", str(tmp_path / "f255.tif"),
+                 "--mask-out", str(tmp_path / "m255.png"), "--data-range", "255"] + w) == 0
+    assert main(["fuse", str(tmp_path / "a1.tif"), str(tmp_path / "b1.tif"), "-o", str(tmp_path / "f1.tif"),
+                 "--mask-out", str(tmp_path / "m1.png")] + w) == 0
+    m8 = read_image(tmp_path / "m8.png")
+    np.testing.assert_array_equal(read_image(tmp_path / "m255.png"), m8)
+    assert (read_image(tmp_path / "m1.png") == m8).mean() > 0.999  # float32 of x / 255 rounds a little
+    f255 = read_image(tmp_path / "f255.tif")
+    assert f255.dtype == np.float32  # the source values, unchanged
+    np.testing.assert_array_equal(f255, read_image(tmp_path / "f8.png").astype(np.float32))
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o027, 0o640)])
+def test_outputs_follow_the_umask(files, tmp_path, umask, mode):
+    import os
+    import stat
+
+    old = os.umask(umask)
+    try:
+        assert main(["fuse", str(files / "a.png"), str(files / "b.png"), "-o", str(tmp_path / "f.png"),
+                     "--mask-out", str(tmp_path / "m.png"), "--weights", str(files / "w.pt")]) == 0
+        save_checkpoint(tmp_path / "c.pt", MaskGenerator(), meta={})
+    finally:
+        os.umask(old)
+    for name in ("f.png", "m.png", "c.pt"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name
+
+
+def test_an_unwritable_folder_is_named_not_the_temporary_file(files, tmp_path, capsys, monkeypatch):
+    import os
+    import tempfile
+
+    argv = ["fuse", str(files / "a.png"), str(files / "b.png"), "-o", str(tmp_path / "f.png"),
+            "--weights", str(files / "w.pt")]
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".tmp-f.png.x1y2.png"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", denied)  # as in a read-only folder (root ignores modes)
+    line = _err(capsys, argv)
+    assert line == (f"smfuse: error: cannot write {tmp_path / 'f.png'}: folder {tmp_path} is not writable or "
+                    "does not exist (Permission denied); choose another output path")
+    monkeypatch.undo()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, m: False if str(p) == str(tmp_path) else real_access(p, m))
+    line = _err(capsys, argv)  # refused before any work where the folder's mode says so
+    assert line == f"smfuse: error: -o {tmp_path / 'f.png'}: folder {tmp_path} is not writable; choose another output folder"
+    assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- options, help, version
+
+def test_version_and_python_m_smfuse():
+    import smfuse
+
+    r = subprocess.run([sys.executable, "-m", "smfuse", "--version"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == f"smfuse {smfuse.__version__}"
+    r = subprocess.run([sys.executable, "-m", "smfuse", "reproduce", "--profile", "medium"], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert r.stderr.startswith("smfuse: error: argument --profile: invalid choice: 'medium'"), r.stderr
+
+
+def test_every_positional_argument_is_described():
+    import argparse
+
+    from smfuse.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    seen = 0
+    for name, parser in sub.choices.items():
+        for action in parser._actions:
+            if not action.option_strings:
+                assert action.help and len(action.help) > 10, (name, action.dest)
+                seen += 1
+    assert seen == 8  # fuse a b, initial-mask a b, metrics a b fused, data ACTION
+
+
+def test_evaluate_lists_its_methods_and_data_sets(capsys):
+    from smfuse.methods import method_names
+    from smfuse.data import DATASETS
+
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", "--help"])
+    assert exc.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for name in list(method_names()) + list(DATASETS):
+        assert name in text, name
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", "--method", "avrage"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1
+    assert err.startswith("smfuse: error: argument --method: invalid choice: 'avrage' (choose from 'average', 'dwt'")
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["reproduce", "--profile", "medium"], "argument --profile: invalid choice: 'medium' (choose from 'quick', 'full')"),
+    (["fuse", "a.png", "b.png", "-o", "f.png", "--data-range", "0"],
+     "argument --data-range: expected a positive number (the white level, e.g. 255), got '0'"),
+])
+def test_option_typos_are_one_line_errors(capsys, argv, message):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err == f"smfuse: error: {message} (see 'smfuse {argv[0]} --help')\n"
+
+
+def test_metrics_names_the_fused_image(files, tmp_path, capsys):
+    import tifffile
+
+    line = _err(capsys, ["metrics", str(files / "a.png"), str(files / "b.png"), str(files / "small.png")])
+    assert line == (f"smfuse: error: the fused image {files / 'small.png'} is (32, 64, 3) but the sources are "
+                    "(64, 64, 3); give the fused image of these sources")
+    f, g = tmp_path / "f.tif", files / "grey.png"
+    tifffile.imwrite(f, read_image(g).astype(np.float32))
+    line = _err(capsys, ["metrics", str(g), str(g), str(f)])
+    assert line.startswith(f"smfuse: error: the fused image {f} is a float image") and "--data-range 255" in line
+    assert main(["metrics", str(g), str(g), str(f), "--data-range", "255", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert main(["metrics", str(g), str(g), str(g), "--json"]) == 0
+    assert got == json.loads(capsys.readouterr().out)  # the same image as float on 0..255
+
+
+def test_fuse_shows_progress_over_tiles_unless_quiet(files, tmp_path):
+    import os
+
+    big = tmp_path / "big.png"
+    write_image(big, np.tile(read_image(files / "a.png"), (3, 3, 1)))  # 192 x 192: 9 tiles of 64
+    env = {k: v for k, v in os.environ.items() if k != "TQDM_DISABLE"}
+    base = [sys.executable, "-m", "smfuse", "fuse", str(big), str(big), "--tile", "64", "--weights", str(files / "w.pt")]
+    loud = subprocess.run(base + ["-o", str(tmp_path / "f1.png")], capture_output=True, text=True, env=env)
+    quiet = subprocess.run(base + ["-o", str(tmp_path / "f2.png"), "--quiet"], capture_output=True, text=True, env=env)
+    assert loud.returncode == 0 and quiet.returncode == 0
+    assert "fusing:" in loud.stderr and "/9 [" in loud.stderr and "tile/s" in loud.stderr
+    assert quiet.stderr == ""
+    np.testing.assert_array_equal(read_image(tmp_path / "f1.png"), read_image(tmp_path / "f2.png"))

@@ -52,11 +52,21 @@ def test_evaluate_method_by_registered_name():
     assert df.loc[p.name, "qabf"] == compute_all(p.a, p.b, out.fused)["qabf"]
     with pytest.raises(ValueError, match="unknown fusion method"):
         ev.evaluate_method("synthetic", "mi", limit=1, progress=False)
+def test_evaluate_method_takes_float_results_by_the_input_contract():
+    # colour float results are rounded to 8 bit, so [0, 1] and 0..255 floats score exactly as uint8
+    want = ev.evaluate_method("synthetic", lambda a, b: a, limit=1, progress=False)
+    unit = ev.evaluate_method("synthetic", lambda a, b: a / 255.0, limit=1, progress=False)
+    wide = ev.evaluate_method("synthetic", lambda a, b: a.astype(float), limit=1, progress=False, data_range=255)
+    pd.testing.assert_frame_equal(want, unit, check_exact=True)
+    pd.testing.assert_frame_equal(want, wide, check_exact=True)
+    with pytest.raises(ValueError, match=r"synthetic-\S+: the fused image fuse_fn returned is a float image with "
+                                         r"values in \[.*\], outside \[0, 1\]; pass data_range=255"):
+        ev.evaluate_method("synthetic", lambda a, b: a.astype(float), limit=1, progress=False)
+    with pytest.raises(TypeError, match="expected a numpy array, got list"):
+        ev.evaluate_method("synthetic", lambda a, b: a.tolist(), limit=1, progress=False)
 
 
 def test_evaluate_method_refuses_unscaled_or_misshapen_output():
-    with pytest.raises(ValueError, match=r"floats in \[0, 1\]"):
-        ev.evaluate_method("synthetic", lambda a, b: a / 255.0, limit=1, progress=False)
     with pytest.raises(ValueError, match="shape"):
         ev.evaluate_method("synthetic", lambda a, b: a[:-1], limit=1, progress=False)
     with pytest.raises(ValueError, match="callable"):

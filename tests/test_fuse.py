@@ -78,3 +78,36 @@ def test_bad_pairs(net):
     nan[3, 3] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         fuse(nan, np.zeros((20, 20), np.float32), net)
+
+
+# ----------------------------------------------------------------------------- the input contract
+
+def test_float_sources_must_say_their_range(net):
+    p = synthetic_pair(0, size=96)
+    a8, b8 = (x if x.ndim == 2 else x[..., 1] for x in (p.a, p.b))
+    want = fuse(a8, b8, net)
+    # a float image on 0..255 gave a visibly wrong mask before; now it is refused with the fix ...
+    with pytest.raises(ValueError, match=r"^the first source is a float image with values in \[.*\], outside \[0, 1\]; "
+                                         r"pass data_range=255 if 255 is white"):
+        fuse(a8.astype(np.float32), b8.astype(np.float32), net)
+    # ... and with data_range=255 it gives the uint8 mask exactly, keeping its own values
+    got = fuse(a8.astype(np.float32), b8.astype(np.float32), net, data_range=255)
+    np.testing.assert_array_equal(got.mask, want.mask)
+    assert got.fused.dtype == np.float32
+    np.testing.assert_array_equal(got.fused, want.fused.astype(np.float32))
+    np.testing.assert_array_equal(fuse(a8 / 255.0, b8 / 255.0, net).mask, want.mask)
+    np.testing.assert_array_equal(fuse(a8.astype(np.uint16) * 257, b8.astype(np.uint16) * 257, net).mask, want.mask)
+
+
+def test_model_argument_takes_a_weights_spec_or_says_what_is_wrong(net, tmp_path):
+    from smfuse.checkpoint import save_checkpoint
+
+    p = synthetic_pair(0, size=32)
+    with pytest.raises(ValueError, match=r"nothere.pt: no such checkpoint file"):
+        fuse(p.a, p.b, str(tmp_path / "nothere.pt"))
+    with pytest.raises(TypeError, match=r"^model must be a MaskGenerator or a weights spec .*, got int$"):
+        fuse(p.a, p.b, 42)
+    with pytest.raises(TypeError, match="the first source: expected a numpy array, got list"):
+        fuse(p.a.tolist(), p.b, net)
+    save_checkpoint(tmp_path / "w.pt", net, meta={})
+    np.testing.assert_array_equal(fuse(p.a, p.b, tmp_path / "w.pt").mask, fuse(p.a, p.b, net).mask)

@@ -52,3 +52,18 @@ def test_mi_reproduces_the_authors_masks():
     print(f"MI agreement with the authors' masks: mean {np.mean(agree):.5f}, min {np.min(agree):.5f}")
     assert np.mean(agree) >= 0.999
     assert sum(a == 1.0 for a in agree) >= 15
+
+
+def test_8_bit_grey_gives_the_mask_of_its_unit_version():
+    # eps is on the [0, 1] scale: 8-bit input used to be taken as 0..255 and differ on ~1.7 % of pixels
+    for i in (0, 2):
+        p = synthetic_pair(i, size=96)
+        a8, b8 = (x if x.ndim == 2 else x[..., 0] for x in (p.a, p.b))
+        want = initial_mask(a8 / 255.0, b8 / 255.0)
+        np.testing.assert_array_equal(initial_mask(a8, b8), want)
+        np.testing.assert_array_equal(initial_mask(a8.astype(np.uint16) * 257, b8.astype(np.uint16) * 257), want)
+        np.testing.assert_array_equal(initial_mask(a8.astype(float), b8.astype(float), data_range=255), want)
+        with pytest.raises(ValueError, match=r"^the first source is a float image .* outside \[0, 1\]; pass data_range=255"):
+            initial_mask(a8.astype(float), b8.astype(float))
+    with pytest.raises(ValueError, match=r"the image must be a grey \(H, W\) image, got shape \(96, 96, 3\)"):
+        subtraction_map(np.dstack([a8] * 3))

@@ -77,8 +77,10 @@ def test_nan_float_tiff_rejected(tmp_path):
 def test_write_bad_folder_leaves_nothing(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
         write_image(tmp_path / "no" / "x.png", np.zeros((3, 3), np.uint8))
-    with pytest.raises(ValueError, match="uint8 or uint16"):
+    with pytest.raises(ValueError, match="float32 TIFF only; use a .tif path"):
         write_image(tmp_path / "x.png", np.zeros((3, 3), np.float32))
+    with pytest.raises(ValueError, match="uint8, uint16 or float pixels"):
+        write_image(tmp_path / "x.png", np.zeros((3, 3), np.int32))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -98,7 +100,7 @@ def test_to_gray_uses_matlab_conversion():
 def test_check_pair_messages():
     g = np.zeros((8, 8), np.uint8)
     c = np.zeros((8, 8, 3), np.uint8)
-    with pytest.raises(ValueError, match="grey and source b is colour"):
+    with pytest.raises(ValueError, match="the first source is grey and the second source is colour"):
         check_pair(g, c)
     with pytest.raises(ValueError, match="differ in size"):
         check_pair(g, np.zeros((8, 9), np.uint8))
@@ -109,3 +111,134 @@ def test_check_pair_messages():
     with pytest.raises(ValueError, match="NaN"):
         check_pair(f, np.zeros((8, 8), np.float32))
     check_pair(c, c)
+
+
+# ----------------------------------------------------------------------------- the input contract
+
+def test_check_image_names_the_role_the_problem_and_the_fix():
+    from smfuse.io import check_image
+
+    g = np.zeros((4, 5), np.uint8)
+    with pytest.raises(TypeError, match=r"^the first source: expected a numpy array, got list"):
+        check_image([[1, 2], [3, 4]], role="the first source")
+    with pytest.raises(ValueError, match=r"^the fused image has pixel type int64; expected uint8, uint16 or float"):
+        check_image(g.astype(np.int64), role="the fused image")
+    with pytest.raises(ValueError, match="pixel type bool"):
+        check_image(g.astype(bool))
+    with pytest.raises(ValueError, match=r"must be a grey \(H, W\) or RGB \(H, W, 3\) image, got shape \(4, 5, 2\)"):
+        check_image(np.zeros((4, 5, 2), np.uint8))
+    with pytest.raises(ValueError, match=r"must be a grey \(H, W\) image, got shape \(4, 5, 3\) \(convert colour"):
+        check_image(np.zeros((4, 5, 3), np.uint8), grey=True)
+    with pytest.raises(ValueError, match="is empty"):
+        check_image(np.zeros((0, 5), np.uint8))
+    with pytest.raises(ValueError, match="the image contains NaN or infinite values"):
+        check_image(np.array([[0.5, np.inf]]))
+    x = np.array([[0.0, 200.0]])
+    with pytest.raises(ValueError) as exc:
+        check_image(x, role="the first source")
+    assert str(exc.value) == ("the first source is a float image with values in [0, 200], outside [0, 1]; "
+                              "pass data_range=255 if 255 is white, or divide it by 255 first")
+    with pytest.raises(ValueError, match=r"outside \[0, 1\]; pass --data-range 65535 if 65535 is white"):
+        check_image(x * 100, option="--data-range ")
+    with pytest.raises(ValueError, match=r"values in \[-0.5, 0.5\], outside \[0, 1\]; clip or rescale it into \[0, 1\]"):
+        check_image(np.array([[-0.5, 0.5]]))
+    with pytest.raises(ValueError, match=r"outside \[0, 100\] \(from data_range=100\)"):
+        check_image(x, data_range=100)
+    for bad in (0, -1, float("nan"), float("inf"), "255", True):
+        with pytest.raises(ValueError, match="data_range must be a positive number"):
+            check_image(x, data_range=bad)
+    assert check_image(x, data_range=255) is x and check_image(g, data_range=3) is g  # integers keep their range
+
+
+def test_as_image_scales_each_type_to_unit():
+    from smfuse.io import as_image
+
+    np.testing.assert_array_equal(as_image(np.array([[0, 51, 255]], np.uint8)), [[0, 0.2, 1]])
+    np.testing.assert_array_equal(as_image(np.array([[0, 13107, 65535]], np.uint16)), [[0, 0.2, 1]])
+    np.testing.assert_array_equal(as_image(np.array([[0, 51, 255]], np.float32), data_range=255), [[0, 0.2, 1]])
+    np.testing.assert_array_equal(as_image(np.array([[0, 51, 255]], np.uint8), data_range=7), [[0, 0.2, 1]])
+    # a float32 filter's last-bit overshoot is rounding, clipped; anything further is refused
+    assert as_image(np.array([[1 + 1e-7, -1e-8]]))[0].tolist() == [1.0, 0.0]
+    with pytest.raises(ValueError, match="outside"):
+        as_image(np.array([[1.001]]))
+    assert as_image(np.zeros((2, 2), np.float32)).dtype == np.float64
+
+
+def test_check_pair_names_both_sources_and_returns_them():
+    a = np.zeros((8, 8), np.uint8)
+    assert all(x is a for x in check_pair(a, a))
+    with pytest.raises(ValueError, match=r"^sources differ in pixel type: the first source x.png is uint8, "
+                                         r"the second source y.tif is float64; convert one of them first$"):
+        check_pair(a, a / 255.0, names=("x.png", "y.tif"))
+    with pytest.raises(ValueError, match=r"the second source is a float image .* pass data_range=255"):
+        check_pair(a / 255.0, a + 9.0)
+    with pytest.raises(TypeError, match="the second source: expected a numpy array, got list"):
+        check_pair(a, a.tolist())
+
+
+# ----------------------------------------------------------------------------- safe outputs
+
+def test_refuse_clobber_sees_links_and_twins(tmp_path):
+    import os
+
+    from smfuse.io import refuse_clobber
+
+    src = tmp_path / "src.png"
+    src.write_bytes(b"photo")
+    os.symlink(src, tmp_path / "soft.png")
+    os.link(src, tmp_path / "hard.png")
+    os.symlink(tmp_path / "gone.png", tmp_path / "dangling.png")
+    srcs = {"the first source": src}
+    for name in ("src.png", "soft.png", "hard.png"):
+        with pytest.raises(ValueError, match=rf"^-o \S*{name} is the first source \(\S*src.png\); writing it would "
+                                             "destroy the input: choose another output path$"):
+            refuse_clobber({"-o": tmp_path / name}, srcs)
+    with pytest.raises(ValueError, match="is the first source"):  # the same file by another spelling
+        refuse_clobber({"-o": tmp_path / "sub" / ".." / "src.png"}, srcs)
+    with pytest.raises(ValueError, match=r"^-o and --mask-out are the same file"):
+        refuse_clobber({"-o": tmp_path / "new.png", "--mask-out": tmp_path / "new.png"}, srcs)
+    refuse_clobber({"-o": tmp_path / "new.png", "--mask-out": tmp_path / "dangling.png", "x": None}, srcs)
+    assert src.read_bytes() == b"photo"
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_atomic_writes_follow_the_umask(tmp_path, umask, mode):
+    import os
+    import stat
+
+    old = os.umask(umask)
+    try:
+        write_image(tmp_path / "x.png", np.zeros((3, 3), np.uint8))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "x.png").stat().st_mode) == mode
+    assert os.umask(old) == old  # reading the umask did not change it
+
+
+def test_atomic_path_names_the_output_not_the_temporary_file(tmp_path, monkeypatch):
+    import tempfile
+
+    from smfuse.io import atomic_path
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".tmp-t.csv.abc.csv"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
+    with pytest.raises(PermissionError) as exc:
+        with atomic_path(tmp_path / "t.csv"):
+            pass
+    assert str(exc.value) == (f"cannot write {tmp_path / 't.csv'}: folder {tmp_path} is not writable or does not "
+                              "exist (Permission denied); choose another output path")
+    monkeypatch.undo()
+    (tmp_path / "d.png").mkdir()
+    with pytest.raises(OSError, match=r"d.png is a folder"):
+        write_image(tmp_path / "d.png", np.zeros((3, 3), np.uint8))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.png"]
+
+
+def test_float_images_are_written_as_float32_tiff(tmp_path):
+    x = np.linspace(0, 255, 12, dtype=np.float64).reshape(3, 4)
+    write_image(tmp_path / "f.tif", x)
+    back = read_image(tmp_path / "f.tif")
+    assert back.dtype == np.float32
+    np.testing.assert_array_equal(back, x.astype(np.float32))

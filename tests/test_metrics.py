@@ -5,7 +5,7 @@ import pytest
 
 from smfuse import metrics as M
 from smfuse.data import data_root, synthetic_pair
-from smfuse.io import read_image, rgb2gray_matlab
+from smfuse.io import RGB2GRAY_WEIGHTS, read_image, rgb2gray_matlab
 
 FUSION = ("qmi", "qabf", "ssim", "ssim_mean", "qy", "qcb", "qncie", "mutual_information")
 KEY = {"mutual_information": "mutual_info"}
@@ -188,7 +188,7 @@ def test_spatial_frequency_and_average_gradient_by_hand():
     # (0,0): sqrt((4^2 + 3^2)/2), (0,1): sqrt(3^2/2), (1,0): sqrt(4^2/2), (1,1): 0
     ag = (np.sqrt(12.5) + np.sqrt(4.5) + np.sqrt(8.0)) / 4
     assert M.average_gradient(f) == pytest.approx(ag, abs=1e-12)
-    assert M.spatial_frequency(np.full((5, 5), 9.0)) == 0.0
+    assert M.spatial_frequency(np.full((5, 5), 9.0), data_range=255) == 0.0
 
 
 # ----------------------------------------------------------------------------- properties
@@ -277,7 +277,36 @@ def test_colour_goes_through_matlab_rgb2gray(rng):
 
 def test_float_grey_equals_uint8(rng):
     a, b, f = _textured(rng), _textured(rng), _textured(rng)
-    assert M.compute_all(a, b, f) == M.compute_all(a.astype(np.float32), b.astype(float), f.astype(float))
+    want = M.compute_all(a, b, f)
+    # floats on 0..255 say so with data_range=255 and are then used exactly as they are
+    assert want == M.compute_all(a.astype(np.float32), b.astype(float), f.astype(float), data_range=255)
+    # the default float range is [0, 1]: the same images divided by 255 (equal up to rounding)
+    got = M.compute_all(a / 255.0, b / 255.0, f / 255.0)
+    assert got == pytest.approx(want, abs=1e-9)
+    # uint16 is the same image on another scale: v * 257 is exactly v after / 257
+    assert want == M.compute_all(*(x.astype(np.uint16) * 257 for x in (a, b, f)))
+
+
+def test_uint16_colour_is_accepted_as_fuse_accepts_it(rng):
+    a, b, f = (rng.integers(0, 65536, (20, 22, 3)).astype(np.uint16) for _ in range(3))
+    got = M.compute_all(a, b, f)
+    # the rgb2gray weights, unrounded, on the 0..255 scale
+    grey = [(x / 257.0) @ RGB2GRAY_WEIGHTS for x in (a, b, f)]
+    assert got == M.compute_all(*grey, data_range=255)
+
+
+def test_float_outside_its_range_names_the_range_and_the_fix(rng):
+    g = rng.integers(0, 256, (16, 16)).astype(np.uint8)
+    g[0, :2] = 0, 255
+    with pytest.raises(ValueError, match=r"^the fused image is a float image with values in \[0, 255\], outside "
+                                         r"\[0, 1\]; pass data_range=255 if 255 is white, or divide it by 255 first$"):
+        M.qabf(g, g, g.astype(float))
+    with pytest.raises(ValueError, match=r"the ground truth is a float image .* outside \[0, 1\]"):
+        M.psnr(g / 255.0, g.astype(float))
+    with pytest.raises(ValueError, match=r"outside \[0, 255\] \(from data_range=255\)"):
+        M.ssim(g, g, g.astype(float) + 300, data_range=255)
+    with pytest.raises(ValueError, match="data_range must be a positive number"):
+        M.entropy(g / 255.0, data_range=0)
 
 
 # ----------------------------------------------------------------------------- input checks
@@ -289,14 +318,16 @@ def test_invalid_inputs_raise_one_line_errors(rng):
         M.qabf(g, g, g[:, :15])
     with pytest.raises(ValueError, match="same kind"):
         M.compute_all(c, c, g)
-    with pytest.raises(ValueError, match="colour input must be uint8"):
+    with pytest.raises(ValueError, match=r"the first source is a float image .* outside \[0, 1\]"):
         M.qmi(c.astype(float), c.astype(float), c.astype(float))
-    with pytest.raises(ValueError, match="0..255 scale"):
-        M.qy(g, g, g.astype(float) + 300)
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match="the fused image contains NaN"):
         M.ssim(g, g, np.full((16, 16), np.nan))
-    with pytest.raises(ValueError, match="uint16"):
-        M.qcb(g.astype(np.uint16), g.astype(np.uint16), g.astype(np.uint16))
+    with pytest.raises(ValueError, match="the second source has pixel type int64"):
+        M.qcb(g, g.astype(np.int64), g)
+    with pytest.raises(TypeError, match="the fused image: expected a numpy array, got list"):
+        M.qabf(g, g, g.tolist())
+    with pytest.raises(ValueError, match="the first source is .* but the fused image is"):
+        M.qy(g, g, g[:, :15])
     with pytest.raises(ValueError, match="at least 11x11"):
         M.compute_all(g[:8, :8], g[:8, :8], g[:8, :8])
     with pytest.raises(ValueError, match="RGB"):
@@ -312,7 +343,8 @@ def test_psnr_by_hand():
     assert M.psnr(f, t) == pytest.approx(10 * np.log10(256), abs=1e-12)
     assert M.psnr(t + 5, t) == pytest.approx(10 * np.log10(255**2 / 25), abs=1e-12)  # 34.151 dB
     assert M.psnr(t, t) == float("inf")
-    assert M.psnr(np.zeros((2, 2)), np.ones((2, 2))) == pytest.approx(20 * np.log10(255), abs=1e-12)
+    assert M.psnr(np.zeros((2, 2)), np.ones((2, 2)), data_range=255) == pytest.approx(20 * np.log10(255), abs=1e-12)
+    assert M.psnr(np.zeros((2, 2)), np.ones((2, 2))) == 0.0  # [0, 1] floats: black against white
     with pytest.raises(ValueError, match="same size"):
         M.psnr(t, t[:8])
 
@@ -320,7 +352,7 @@ def test_psnr_by_hand():
 def test_ssim_gt_bounds(rng):
     x = _textured(rng)
     assert M.ssim_gt(x, x) == pytest.approx(1.0, abs=1e-12)
-    assert M.ssim_gt(np.clip(x + rng.normal(0, 20, x.shape), 0, 255), x) < 0.9
+    assert M.ssim_gt(np.clip(x + rng.normal(0, 20, x.shape), 0, 255), x, data_range=255) < 0.9
 
 
 def test_mask_accuracy_by_hand():

@@ -1,9 +1,10 @@
-"""Baseline fusion methods, one module each, behind one interface: ``fuse(a, b) -> fused``.
+"""Baseline fusion methods, one module each, behind one interface: ``fuse(a, b, *, data_range=None) -> fused``.
 
 Every baseline takes two registered sources of the same shape and dtype — grey
-``(H, W)`` or colour ``(H, W, 3)``, ``uint8``, ``uint16`` or float in [0, 1] — and
-returns the fused image in that shape and dtype (rounded and clipped, never
-stretched). Inputs are checked with :func:`smfuse.io.check_pair`.
+``(H, W)`` or colour ``(H, W, 3)``, ``uint8``, ``uint16`` or float in [0, 1] (in
+[0, ``data_range``] when that is given) — and returns the fused image in that shape,
+dtype and range (rounded and clipped, never stretched). Inputs are checked with the one
+input contract, :func:`smfuse.io.check_pair`.
 
 =====================  ================================================================
 module                 method

@@ -10,43 +10,41 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..io import check_pair, round_half_away, to_unit
+from ..io import as_image, check_data_range, check_pair, round_half_away
 
 __all__ = ["prepare", "finish"]
 
 
-def prepare(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.dtype]:
-    """Check a source pair and return both as float64 in [0, 1], with the output dtype.
+def prepare(a: np.ndarray, b: np.ndarray, data_range: float | None = None) -> tuple[np.ndarray, np.ndarray, np.dtype]:
+    """Check a source pair (the input contract) and return both as float64 in [0, 1], with the output dtype.
+
+    Parameters
+    ----------
+    a, b : ndarray
+        The sources: uint8, uint16, or float in [0, 1] (in [0, ``data_range``] if given).
+    data_range : float, optional
+        White level of float sources.
 
     Raises
     ------
-    ValueError
-        If :func:`smfuse.io.check_pair` refuses the pair, if the dtype is not
-        ``uint8``, ``uint16`` or float, or if a float source leaves [0, 1].
+    TypeError, ValueError
+        If :func:`smfuse.io.check_pair` refuses the pair (wrong type, shape, pixel type,
+        NaN, or a float source outside its range: the message names the fix).
     """
-    a, b = np.asarray(a), np.asarray(b)
-    check_pair(a, b)
-    if a.dtype not in (np.uint8, np.uint16) and a.dtype.kind != "f":
-        raise ValueError(
-            f"sources have pixel type {a.dtype}; expected uint8, uint16 or float in [0, 1]"
-        )
-    if a.dtype.kind == "f":
-        for name, x in (("a", a), ("b", b)):
-            lo, hi = float(x.min()), float(x.max())
-            if lo < 0.0 or hi > 1.0:
-                raise ValueError(
-                    f"float source {name} spans [{lo:g}, {hi:g}]; float images must lie in "
-                    "[0, 1] (divide 0..255 floats by 255, or pass the uint8 image)"
-                )
-    return to_unit(a), to_unit(b), a.dtype
+    a, b = check_pair(a, b, data_range=check_data_range(data_range))
+    return (as_image(a, role="the first source", data_range=data_range),
+            as_image(b, role="the second source", data_range=data_range), a.dtype)
 
 
-def finish(fused: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """A fused image in [0, 1] (float64) back to ``dtype``: clipped and, for integers, rounded."""
+def finish(fused: np.ndarray, dtype: np.dtype, data_range: float | None = None) -> np.ndarray:
+    """A fused image in [0, 1] (float64) back to ``dtype``: clipped and, for integers, rounded.
+
+    Float results are scaled back to [0, ``data_range``] when one was given.
+    """
     assert np.isfinite(fused).all(), "a baseline produced NaN or infinity"
     dtype = np.dtype(dtype)
     fused = np.clip(fused, 0.0, 1.0)
     if dtype.kind == "f":
-        return fused.astype(dtype)
+        return (fused * data_range if data_range is not None else fused).astype(dtype)
     top = float(np.iinfo(dtype).max)
     return np.clip(round_half_away(fused * top), 0, top).astype(dtype)

@@ -13,7 +13,7 @@ from ._common import finish, prepare
 __all__ = ["fuse"]
 
 
-def fuse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def fuse(a: np.ndarray, b: np.ndarray, *, data_range: float | None = None) -> np.ndarray:
     """Fuse two sources by their pixelwise mean.
 
     Parameters
@@ -21,6 +21,8 @@ def fuse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a, b : (H, W) or (H, W, 3) ndarray
         Registered sources of the same shape and dtype (``uint8``, ``uint16``, or float
         in [0, 1]).
+    data_range : float, optional
+        White level of float sources (e.g. 255); the result is then on the same scale.
 
     Returns
     -------
@@ -43,5 +45,5 @@ def fuse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     >>> int(fuse(a, b)[0, 0])  # 15.5 rounds half away from zero
     16
     """
-    a01, b01, dtype = prepare(a, b)
-    return finish(0.5 * (a01 + b01), dtype)
+    a01, b01, dtype = prepare(a, b, data_range)
+    return finish(0.5 * (a01 + b01), dtype, data_range)

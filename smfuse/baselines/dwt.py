@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pywt
 
-from ..io import to_gray
+from ..io import gray_unit
 from ._common import finish, prepare
 
 __all__ = ["fuse", "WAVELET", "LEVELS"]
@@ -31,7 +31,7 @@ LEVELS = 4
 
 
 def fuse(a: np.ndarray, b: np.ndarray, *, wavelet: str = WAVELET, levels: int = LEVELS,
-         mode: str = "symmetric") -> np.ndarray:
+         mode: str = "symmetric", data_range: float | None = None) -> np.ndarray:
     """Fuse two sources in the wavelet domain (max-abs details, mean approximation).
 
     Parameters
@@ -39,6 +39,8 @@ def fuse(a: np.ndarray, b: np.ndarray, *, wavelet: str = WAVELET, levels: int = 
     a, b : (H, W) or (H, W, 3) ndarray
         Registered sources of the same shape and dtype (``uint8``, ``uint16``, or float
         in [0, 1]).
+    data_range : float, optional
+        White level of float sources (e.g. 255); the result is then on the same scale.
     wavelet : str
         Any discrete wavelet name PyWavelets knows (default ``'db2'``).
     levels : int
@@ -85,7 +87,7 @@ def fuse(a: np.ndarray, b: np.ndarray, *, wavelet: str = WAVELET, levels: int = 
     >>> bool((fuse(x, x) == x).all())
     True
     """
-    a01, b01, dtype = prepare(a, b)
+    a01, b01, dtype = prepare(a, b, data_range)
     if int(levels) != levels or levels < 1:
         raise ValueError(f"levels must be a positive integer, got {levels!r}")
     if wavelet not in pywt.wavelist(kind="discrete"):
@@ -97,7 +99,7 @@ def fuse(a: np.ndarray, b: np.ndarray, *, wavelet: str = WAVELET, levels: int = 
         return pywt.wavedec2(x, wavelet, mode=mode, level=n, axes=(0, 1))
 
     # Decisions on the grey coefficients, one per position, shared by all channels.
-    ga, gb = dec(to_gray(np.asarray(a))), dec(to_gray(np.asarray(b)))
+    ga, gb = dec(gray_unit(a, role="the first source", data_range=data_range)), dec(gray_unit(b, role="the second source", data_range=data_range))
     ca, cb = dec(a01), dec(b01)
     fused = [0.5 * (ca[0] + cb[0])]
     for bands_a, bands_b, bands_ga, bands_gb in zip(ca[1:], cb[1:], ga[1:], gb[1:]):
@@ -109,4 +111,4 @@ def fuse(a: np.ndarray, b: np.ndarray, *, wavelet: str = WAVELET, levels: int = 
             level.append(np.where(take_a, xa, xb))
         fused.append(tuple(level))
     out = pywt.waverec2(fused, wavelet, mode=mode, axes=(0, 1))[:h, :w]
-    return finish(out, dtype)
+    return finish(out, dtype, data_range)

@@ -42,7 +42,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..filters import guided_filter
-from ..io import round_half_away, to_gray
+from ..io import gray_unit, round_half_away
 from ._common import finish, prepare
 
 __all__ = ["fuse", "saliency", "weight_maps"]
@@ -133,7 +133,8 @@ def weight_maps(ga: np.ndarray, gb: np.ndarray, *, r1: int = R1, eps1: float = E
 
 def fuse(a: np.ndarray, b: np.ndarray, *, r1: int = R1, eps1: float = EPS1, r2: int = R2,
          eps2: float = EPS2, mean_size: int = MEAN_SIZE, gauss_size: int = GAUSS_SIZE,
-         gauss_sigma: float = GAUSS_SIGMA, quantize_weights: bool = True) -> np.ndarray:
+         gauss_sigma: float = GAUSS_SIGMA, quantize_weights: bool = True,
+         data_range: float | None = None) -> np.ndarray:
     """Fuse two sources with guided filtering fusion (GFF).
 
     Parameters
@@ -141,6 +142,8 @@ def fuse(a: np.ndarray, b: np.ndarray, *, r1: int = R1, eps1: float = EPS1, r2: 
     a, b : (H, W) or (H, W, 3) ndarray
         Registered sources of the same shape and dtype (``uint8``, ``uint16``, or float
         in [0, 1]).
+    data_range : float, optional
+        White level of float sources (e.g. 255); the result is then on the same scale.
     r1, eps1 : int, float
         Guided-filter radius and regularisation for the base-layer weights (45, 0.3).
     r2, eps2 : int, float
@@ -194,7 +197,7 @@ def fuse(a: np.ndarray, b: np.ndarray, *, r1: int = R1, eps1: float = EPS1, r2: 
     >>> bool((fuse(x, x) == x).all())
     True
     """
-    a01, b01, dtype = prepare(a, b)
+    a01, b01, dtype = prepare(a, b, data_range)
     for name, v in (("r1", r1), ("r2", r2)):
         if int(v) != v or v < 1:
             raise ValueError(f"{name} must be a positive integer radius, got {v!r}")
@@ -203,7 +206,7 @@ def fuse(a: np.ndarray, b: np.ndarray, *, r1: int = R1, eps1: float = EPS1, r2: 
             raise ValueError(f"{name} must be > 0, got {v!r}")
     if mean_size < 1 or mean_size % 2 == 0:
         raise ValueError(f"mean_size must be a positive odd integer, got {mean_size}")
-    ga, gb = to_gray(np.asarray(a)), to_gray(np.asarray(b))
+    ga, gb = gray_unit(a, role="the first source", data_range=data_range), gray_unit(b, role="the second source", data_range=data_range)
     wb, wd = weight_maps(ga, gb, r1=int(r1), eps1=eps1, r2=int(r2), eps2=eps2,
                          gauss_size=gauss_size, gauss_sigma=gauss_sigma,
                          quantize_weights=quantize_weights)
@@ -215,4 +218,4 @@ def fuse(a: np.ndarray, b: np.ndarray, *, r1: int = R1, eps1: float = EPS1, r2: 
     base_b = ndimage.uniform_filter(b01, size=size, mode="nearest")
     det_a, det_b = a01 - base_a, b01 - base_b
     fused = wb * base_a + (1.0 - wb) * base_b + wd * det_a + (1.0 - wd) * det_b
-    return finish(fused, dtype)
+    return finish(fused, dtype, data_range)

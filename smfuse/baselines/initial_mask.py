@@ -13,24 +13,25 @@ from __future__ import annotations
 import numpy as np
 
 from ..guided_block import initial_mask
-from ..io import to_gray
+from ..io import gray_unit
 from ._common import prepare
 
 __all__ = ["fuse", "fuse_with_mask"]
 
 
-def fuse_with_mask(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def fuse_with_mask(a: np.ndarray, b: np.ndarray, *, data_range: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Fuse two sources with their initial mask; return the fused image and the mask.
 
     As :func:`fuse`, plus the ``(H, W)`` bool mask (True where ``b`` was taken).
     """
-    prepare(a, b)
+    prepare(a, b, data_range)
     a, b = np.asarray(a), np.asarray(b)
-    mask = initial_mask(to_gray(a), to_gray(b))
+    mask = initial_mask(gray_unit(a, role="the first source", data_range=data_range),
+                        gray_unit(b, role="the second source", data_range=data_range))
     return np.where(mask[..., None] if a.ndim == 3 else mask, b, a), mask
 
 
-def fuse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def fuse(a: np.ndarray, b: np.ndarray, *, data_range: float | None = None) -> np.ndarray:
     """Fuse two sources with their initial mask: ``where(mask, b, a)``.
 
     Parameters
@@ -38,6 +39,8 @@ def fuse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a, b : (H, W) or (H, W, 3) ndarray
         Registered sources of the same shape and dtype (``uint8``, ``uint16``, or float
         in [0, 1]); ``a`` is the first source (the authors' near-focus ``Train_ir``).
+    data_range : float, optional
+        White level of float sources (e.g. 255).
 
     Returns
     -------
@@ -64,4 +67,4 @@ def fuse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     >>> bool((fuse(x, x) == x).all())
     True
     """
-    return fuse_with_mask(a, b)[0]
+    return fuse_with_mask(a, b, data_range=data_range)[0]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from ..io import to_gray
+from ..io import gray_unit
 from ._common import finish, prepare
 
 __all__ = ["fuse", "pyramid", "collapse", "LEVELS", "KERNEL"]
@@ -69,7 +69,8 @@ def collapse(pyr: list[np.ndarray]) -> np.ndarray:
     return x
 
 
-def fuse(a: np.ndarray, b: np.ndarray, *, levels: int = LEVELS) -> np.ndarray:
+def fuse(a: np.ndarray, b: np.ndarray, *, levels: int = LEVELS,
+         data_range: float | None = None) -> np.ndarray:
     """Fuse two sources with a Laplacian pyramid (max-abs details, mean top level).
 
     Parameters
@@ -77,6 +78,8 @@ def fuse(a: np.ndarray, b: np.ndarray, *, levels: int = LEVELS) -> np.ndarray:
     a, b : (H, W) or (H, W, 3) ndarray
         Registered sources of the same shape and dtype (``uint8``, ``uint16``, or float
         in [0, 1]).
+    data_range : float, optional
+        White level of float sources (e.g. 255); the result is then on the same scale.
     levels : int
         Band-pass levels, >= 1 (default 4).
 
@@ -107,11 +110,11 @@ def fuse(a: np.ndarray, b: np.ndarray, *, levels: int = LEVELS) -> np.ndarray:
     >>> bool((fuse(x, x) == x).all())
     True
     """
-    a01, b01, dtype = prepare(a, b)
+    a01, b01, dtype = prepare(a, b, data_range)
     if int(levels) != levels or levels < 1:
         raise ValueError(f"levels must be a positive integer, got {levels!r}")
     pa, pb = pyramid(a01, levels), pyramid(b01, levels)
-    ga, gb = pyramid(to_gray(np.asarray(a)), levels), pyramid(to_gray(np.asarray(b)), levels)
+    ga, gb = pyramid(gray_unit(a, role="the first source", data_range=data_range), levels), pyramid(gray_unit(b, role="the second source", data_range=data_range), levels)
     fused = []
     for la, lb, da, db in zip(pa[:-1], pb[:-1], ga[:-1], gb[:-1]):
         take_a = np.abs(da) >= np.abs(db)
@@ -119,4 +122,4 @@ def fuse(a: np.ndarray, b: np.ndarray, *, levels: int = LEVELS) -> np.ndarray:
             take_a = take_a[..., None]
         fused.append(np.where(take_a, la, lb))
     fused.append(0.5 * (pa[-1] + pb[-1]))
-    return finish(collapse(fused), dtype)
+    return finish(collapse(fused), dtype, data_range)

@@ -4,9 +4,12 @@ Numbers in this field move by more than the gap between methods when a conventio
 so every function here follows one convention, the one behind the Lytro tables of Liu et
 al. (2020) and validated against their MATLAB reference values (``tests/test_metrics.py``):
 
-1. A colour image (``uint8`` RGB) is turned grey with MATLAB ``rgb2gray`` (rounded half
-   away from zero to ``uint8``, :func:`smfuse.io.rgb2gray_matlab`); a grey image is used
-   as it is. Then everything is ``float64`` on the 0..255 scale.
+1. Every image goes through the one input contract (:func:`smfuse.io.gray255`): ``uint8``,
+   ``uint16`` or float in [0, 1] (in [0, ``data_range``] with ``data_range=``; float
+   images on 0..255 need ``data_range=255``). An 8-bit colour image is turned grey with
+   MATLAB ``rgb2gray`` (rounded half away from zero to ``uint8``,
+   :func:`smfuse.io.rgb2gray_matlab`), other colour images with its weights unrounded;
+   then everything is ``float64`` on the 0..255 scale (8-bit grey exactly as it is).
 2. Sources ``a``, ``b`` and fused ``f`` must be of the same kind (all grey or all colour)
    and the same size, at least 11x11 pixels.
 3. Metrics built on histograms of rescaled images (QMI, QNCIE) and QCB first apply Zheng

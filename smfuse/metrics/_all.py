@@ -23,15 +23,19 @@ __all__ = ["compute_all", "METRIC_KEYS"]
 METRIC_KEYS = ("qmi", "qabf", "ssim", "ssim_mean", "qy", "qcb", "qncie", "mutual_info", "entropy", "sf", "ag")
 
 
-def compute_all(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> dict[str, float]:
+def compute_all(a: np.ndarray, b: np.ndarray, f: np.ndarray, *, data_range: float | None = None) -> dict[str, float]:
     """Every metric of :mod:`smfuse.metrics` for one source pair and fused image.
 
     Parameters
     ----------
     a, b : (H, W) or (H, W, 3) ndarray
-        The sources: ``uint8`` grey or RGB, or float grey on the 0..255 scale.
+        The sources: ``uint8`` or ``uint16`` grey or RGB, or float in [0, 1] (see ``data_range``).
     f : (H, W) or (H, W, 3) ndarray
         The fused image, of the same kind and size.
+    data_range : float, optional
+        The white level of float images (255 for float images on 0..255); default: float
+        images lie in [0, 1]. Integer images always use their type's range. Every
+        metric function of this package takes it.
 
     Returns
     -------
@@ -56,7 +60,7 @@ def compute_all(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> dict[str, float]
     >>> round(m["ssim"], 12), round(m["qy"], 12), round(m["qcb"], 12)
     (2.0, 1.0, 1.0)
     """
-    A, B, F = triple(a, b, f)
+    A, B, F = triple(a, b, f, data_range)
     na, nb, nf = normalize1(A), normalize1(B), normalize1(F)
     s = wang_ssim(A, F) + wang_ssim(B, F)
     out = {
@@ -68,8 +72,8 @@ def compute_all(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> dict[str, float]
         "qcb": _qcb(na, nb, nf),
         "qncie": _qncie(na, nb, nf),
         "mutual_info": _mutual_info_bits(A, F) + _mutual_info_bits(B, F),
-        "entropy": entropy(F),
-        "sf": spatial_frequency(F),
-        "ag": average_gradient(F),
+        "entropy": entropy(F, data_range=255),
+        "sf": spatial_frequency(F, data_range=255),
+        "ag": average_gradient(F, data_range=255),
     }
     return {k: float(out[k]) for k in METRIC_KEYS}

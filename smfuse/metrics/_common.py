@@ -9,36 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..io import rgb2gray_matlab, round_half_away
+from ..io import gray255 as _contract_gray255
+from ..io import round_half_away
 
 MIN_SIDE = 11  # the SSIM window
 
 
 # ----------------------------------------------------------------------------- input checks
 
-def gray255(x, name: str) -> np.ndarray:
-    """One image in the metric convention: grey float64 on the 0..255 scale."""
-    x = np.asarray(x)
-    if x.ndim == 3:
-        if x.shape[2] != 3:
-            raise ValueError(f"{name} must be (H, W) grey or (H, W, 3) RGB, got shape {x.shape}")
-        if x.dtype != np.uint8:
-            raise ValueError(f"{name} is colour of type {x.dtype}; colour input must be uint8 RGB "
-                             "(convert other colour images to grey 0..255 floats first)")
-        return rgb2gray_matlab(x).astype(np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"{name} must be (H, W) grey or (H, W, 3) RGB, got shape {x.shape}")
-    if x.dtype == np.uint8:
-        return x.astype(np.float64)
-    if x.dtype.kind == "f":
-        x = x.astype(np.float64)
-        if not np.isfinite(x).all():
-            raise ValueError(f"{name} contains NaN or infinite values")
-        if x.min() < 0 or x.max() > 255:
-            raise ValueError(f"{name} has values in [{x.min():.4g}, {x.max():.4g}]; float grey input "
-                             "must be on the 0..255 scale (clip it, or scale [0, 1] images by 255)")
-        return x
-    raise ValueError(f"{name} has pixel type {x.dtype}; expected uint8 (grey or RGB) or float grey in 0..255")
+def gray255(x, role: str, data_range: float | None = None) -> np.ndarray:
+    """One image in the metric convention: grey float64 on the 0..255 scale, through the
+    one input contract (:func:`smfuse.io.gray255`; ``role`` names the image in errors)."""
+    return _contract_gray255(x, role=role, data_range=data_range)
 
 
 def check_same(images: dict, min_side: int = MIN_SIDE) -> None:
@@ -56,24 +38,29 @@ def check_same(images: dict, min_side: int = MIN_SIDE) -> None:
         raise ValueError(f"images are {x0.shape[:2]}; this metric needs at least {min_side}x{min_side} pixels")
 
 
-def triple(a, b, f) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sources and fused image, checked together, in the metric convention."""
-    check_same({"a": a, "b": b, "f": f})
-    return gray255(a, "a"), gray255(b, "b"), gray255(f, "f")
+A, B, F, T = "the first source", "the second source", "the fused image", "the ground truth"
 
 
-def single(f, name: str = "f") -> np.ndarray:
+def triple(a, b, f, data_range: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sources and fused image, each through the input contract, then checked together."""
+    ga, gb, gf = gray255(a, A, data_range), gray255(b, B, data_range), gray255(f, F, data_range)
+    check_same({A: a, B: b, F: f})
+    return ga, gb, gf
+
+
+def single(f, name: str = F, data_range: float | None = None) -> np.ndarray:
     """One image (a no-reference statistic's input), at least 2x2, in the metric convention."""
-    g = gray255(f, name)
+    g = gray255(f, name, data_range)
     if min(g.shape) < 2:
         raise ValueError(f"{name} is {g.shape}; need at least 2x2 pixels")
     return g
 
 
-def pair(f, truth, min_side: int = MIN_SIDE) -> tuple[np.ndarray, np.ndarray]:
-    """A fused image and its truth, checked together, in the metric convention."""
-    check_same({"f": f, "truth": truth}, min_side)
-    return gray255(f, "f"), gray255(truth, "truth")
+def pair(f, truth, min_side: int = MIN_SIDE, data_range: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A fused image and its truth, each through the input contract, then checked together."""
+    gf, gt = gray255(f, F, data_range), gray255(truth, T, data_range)
+    check_same({F: f, T: truth}, min_side)
+    return gf, gt
 
 
 # ----------------------------------------------------------------------------- histograms

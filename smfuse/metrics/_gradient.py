@@ -65,7 +65,7 @@ def _qabf(A: np.ndarray, B: np.ndarray, F: np.ndarray) -> float:
     return float(num / den)
 
 
-def qabf(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+def qabf(a: np.ndarray, b: np.ndarray, f: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Gradient-based fusion metric QAB/F of Xydeas and Petrovic (2000), "QG" in tables.
 
     .. math::
@@ -110,5 +110,5 @@ def qabf(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     Xydeas, C. S., Petrovic, V. "Objective image fusion performance measure." Electronics
     Letters 36(4) (2000) 308-309. doi:10.1049/el:20000267
     """
-    A, B, F = triple(a, b, f)
+    A, B, F = triple(a, b, f, data_range)
     return _qabf(A, B, F)

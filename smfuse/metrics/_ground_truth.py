@@ -16,7 +16,7 @@ from ._structural import wang_ssim
 __all__ = ["psnr", "ssim_gt", "mask_accuracy", "boundary_fscore"]
 
 
-def psnr(f: np.ndarray, truth: np.ndarray) -> float:
+def psnr(f: np.ndarray, truth: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Peak signal-to-noise ratio of the fused image against the all-in-focus truth.
 
     .. math::
@@ -40,14 +40,14 @@ def psnr(f: np.ndarray, truth: np.ndarray) -> float:
     Huynh-Thu, Q., Ghanbari, M. "Scope of validity of PSNR in image/video quality
     assessment." Electronics Letters 44(13) (2008) 800-801. doi:10.1049/el:20080522
     """
-    F, G = pair(f, truth, 1)
+    F, G = pair(f, truth, 1, data_range)
     mse = float(np.mean((F - G) ** 2))
     if mse == 0:
         return float("inf")
     return float(10.0 * np.log10(255.0**2 / mse))
 
 
-def ssim_gt(f: np.ndarray, truth: np.ndarray) -> float:
+def ssim_gt(f: np.ndarray, truth: np.ndarray, *, data_range: float | None = None) -> float:
     """Wang et al.'s SSIM of the fused image against the truth, :math:`SSIM(F, G)`.
 
     Same window and constants as :func:`ssim` (11x11 Gaussian, sigma 1.5, 'valid' region),
@@ -68,7 +68,7 @@ def ssim_gt(f: np.ndarray, truth: np.ndarray) -> float:
     Wang, Z., Bovik, A. C., Sheikh, H. R., Simoncelli, E. P. IEEE TIP 13(4) (2004)
     600-612. doi:10.1109/TIP.2003.819861
     """
-    F, G = pair(f, truth)
+    F, G = pair(f, truth, data_range=data_range)
     return wang_ssim(F, G)
 
 

@@ -24,7 +24,7 @@ def _qmi(na: np.ndarray, nb: np.ndarray, nf: np.ndarray) -> float:
     return 2.0 * total
 
 
-def qmi(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+def qmi(a: np.ndarray, b: np.ndarray, f: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Normalised mutual information fusion metric QMI of Hossny et al. (2008).
 
     .. math::
@@ -37,7 +37,7 @@ def qmi(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     Parameters
     ----------
     a, b : (H, W) or (H, W, 3) ndarray
-        The sources: ``uint8`` grey or RGB, or float grey on the 0..255 scale.
+        The sources: ``uint8`` or ``uint16`` grey or RGB, or float in [0, 1] (see ``data_range``).
     f : (H, W) or (H, W, 3) ndarray
         The fused image, of the same kind and size.
 
@@ -73,7 +73,7 @@ def qmi(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     >>> round(qmi(x, x, x), 12)
     2.0
     """
-    A, B, F = triple(a, b, f)
+    A, B, F = triple(a, b, f, data_range)
     return _qmi(normalize1(A), normalize1(B), normalize1(F))
 
 
@@ -93,7 +93,7 @@ def _qncie(na: np.ndarray, nb: np.ndarray, nf: np.ndarray) -> float:
     return float(1.0 - h_r)
 
 
-def qncie(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+def qncie(a: np.ndarray, b: np.ndarray, f: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Nonlinear correlation information entropy QNCIE (Wang, Shen, Jin).
 
     .. math::
@@ -134,7 +134,7 @@ def qncie(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     Image Fusion: Algorithms and Applications (T. Stathaki, ed.), Academic Press (2008)
     469-492. doi:10.1016/B978-0-12-372529-5.00017-2
     """
-    A, B, F = triple(a, b, f)
+    A, B, F = triple(a, b, f, data_range)
     return _qncie(normalize1(A), normalize1(B), normalize1(F))
 
 
@@ -144,7 +144,7 @@ def _mutual_info_bits(x: np.ndarray, y: np.ndarray) -> float:
     return hx + hy - hxy
 
 
-def mutual_information(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+def mutual_information(a: np.ndarray, b: np.ndarray, f: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Plain mutual information :math:`MI(A, F) + MI(B, F)`, in bits.
 
     :math:`MI(X, F) = H(X) + H(F) - H(X, F)` from the 256x256 joint histogram of the grey
@@ -165,5 +165,5 @@ def mutual_information(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     Qu, G., Zhang, D., Yan, P. "Information measure for performance of image fusion."
     Electronics Letters 38(7) (2002) 313-315. doi:10.1049/el:20020212
     """
-    A, B, F = triple(a, b, f)
+    A, B, F = triple(a, b, f, data_range)
     return _mutual_info_bits(A, F) + _mutual_info_bits(B, F)

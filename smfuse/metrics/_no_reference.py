@@ -14,13 +14,14 @@ from ._common import levels, single
 __all__ = ["entropy", "spatial_frequency", "average_gradient"]
 
 
-def entropy(f: np.ndarray) -> float:
+def entropy(f: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Shannon entropy of the fused image, :math:`-\sum_l p_l \log_2 p_l`, in bits.
 
     Parameters
     ----------
     f : (H, W) or (H, W, 3) ndarray
-        ``uint8`` grey or RGB (converted with MATLAB ``rgb2gray``), or float grey 0..255
+        ``uint8`` grey or RGB (converted with MATLAB ``rgb2gray``), ``uint16``, or float in
+        [0, 1] (in [0, ``data_range``] if given), then on the 0..255 scale
         (rounded half away from zero to 256 levels).
 
     Returns
@@ -40,10 +41,10 @@ def entropy(f: np.ndarray) -> float:
     entropy, image quality, and multispectral classification." Journal of Applied Remote
     Sensing 2(1) (2008) 023522. doi:10.1117/1.2945910
     """
-    return float(shannon_entropy(levels(single(f)), base=2))
+    return float(shannon_entropy(levels(single(f, data_range=data_range)), base=2))
 
 
-def spatial_frequency(f: np.ndarray) -> float:
+def spatial_frequency(f: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Spatial frequency of the fused image, :math:`\sqrt{RF^2 + CF^2}`.
 
     .. math::
@@ -69,13 +70,13 @@ def spatial_frequency(f: np.ndarray) -> float:
     Eskicioglu, A. M., Fisher, P. S. "Image quality measures and their performance."
     IEEE Transactions on Communications 43(12) (1995) 2959-2965. doi:10.1109/26.477498
     """
-    F = single(f)
+    F = single(f, data_range=data_range)
     rf2 = np.sum(np.diff(F, axis=1) ** 2) / F.size
     cf2 = np.sum(np.diff(F, axis=0) ** 2) / F.size
     return float(np.sqrt(rf2 + cf2))
 
 
-def average_gradient(f: np.ndarray) -> float:
+def average_gradient(f: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Average gradient of the fused image.
 
     .. math::
@@ -102,7 +103,7 @@ def average_gradient(f: np.ndarray) -> float:
     decomposition." Optics Communications 341 (2015) 199-209.
     doi:10.1016/j.optcom.2014.12.032
     """
-    F = single(f)
+    F = single(f, data_range=data_range)
     gx = np.zeros_like(F)
     gy = np.zeros_like(F)
     gx[:-1] = F[1:] - F[:-1]

@@ -87,7 +87,7 @@ def _qcb(na: np.ndarray, nb: np.ndarray, nf: np.ndarray) -> float:
     return float(np.mean(lam * q_af + (1 - lam) * q_bf))
 
 
-def qcb(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+def qcb(a: np.ndarray, b: np.ndarray, f: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Human-perception fusion metric QCB of Chen and Blum (2009).
 
     Each ``normalize1``'d image is filtered by the contrast sensitivity function (the DoG
@@ -125,5 +125,5 @@ def qcb(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     Chen, Y., Blum, R. S. "A new automated quality assessment algorithm for image fusion."
     Image and Vision Computing 27(10) (2009) 1421-1432. doi:10.1016/j.imavis.2007.12.002
     """
-    A, B, F = triple(a, b, f)
+    A, B, F = triple(a, b, f, data_range)
     return _qcb(normalize1(A), normalize1(B), normalize1(F))

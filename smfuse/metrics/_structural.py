@@ -87,7 +87,7 @@ def wang_ssim(x: np.ndarray, y: np.ndarray) -> float:
                                        data_range=255))
 
 
-def ssim(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+def ssim(a: np.ndarray, b: np.ndarray, f: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Fusion SSIM, :math:`SSIM(A, F) + SSIM(B, F)` (the VIFB / MFIFB convention).
 
     Each term is Wang et al.'s SSIM, Eq. (13),
@@ -123,11 +123,11 @@ def ssim(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     from error visibility to structural similarity." IEEE Transactions on Image Processing
     13(4) (2004) 600-612. doi:10.1109/TIP.2003.819861
     """
-    A, B, F = triple(a, b, f)
+    A, B, F = triple(a, b, f, data_range)
     return wang_ssim(A, F) + wang_ssim(B, F)
 
 
-def ssim_mean(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+def ssim_mean(a: np.ndarray, b: np.ndarray, f: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Half of :func:`ssim`: :math:`(SSIM(A, F) + SSIM(B, F)) / 2`, at most 1.
 
     The form of papers that average the two terms; same definition and window as
@@ -138,7 +138,7 @@ def ssim_mean(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     Wang, Z., Bovik, A. C., Sheikh, H. R., Simoncelli, E. P. IEEE TIP 13(4) (2004)
     600-612. doi:10.1109/TIP.2003.819861
     """
-    return ssim(a, b, f) / 2.0
+    return ssim(a, b, f, data_range=data_range) / 2.0
 
 
 _QY_C = 2e-16
@@ -159,7 +159,7 @@ def _qy(m: _Moments) -> float:
     return float(np.mean(q))
 
 
-def qy(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+def qy(a: np.ndarray, b: np.ndarray, f: np.ndarray, *, data_range: float | None = None) -> float:
     r"""Structural-similarity fusion metric QY of Yang et al. (2008).
 
     .. math::
@@ -201,5 +201,5 @@ def qy(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     for image fusion." Information Fusion 9(2) (2008) 156-160.
     doi:10.1016/j.inffus.2006.09.001
     """
-    A, B, F = triple(a, b, f)
+    A, B, F = triple(a, b, f, data_range)
     return _qy(_Moments({"a": A, "b": B, "f": F}, 7, 1.5))

@@ -1,0 +1,7 @@
+"""``python -m smfuse``: the command line (:mod:`smfuse.cli`)."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
