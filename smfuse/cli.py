@@ -9,6 +9,8 @@
     smfuse train [--config quick|full|fast] --out DIR [--resume] [--set KEY=VALUE ...]
         (also under ``torchrun --nproc_per_node=N``: data-parallel, see smfuse.distributed)
     smfuse reproduce [--profile quick|full]
+    smfuse site -o DIR          (the committed notebooks and results as a static site)
+    smfuse course -o DIR        (student copies of the notebooks: solution cells removed)
 
 Every error is one line on stderr (``smfuse: error: ...``) with exit status 2 and no
 output file left behind.
@@ -191,6 +193,24 @@ def cmd_reproduce(args) -> int:
     return run(profile=args.profile, out=args.out, only=args.only)
 
 
+def cmd_site(args) -> int:
+    from .site import build_site
+
+    b = build_site(args.output, root=args.root)
+    print(f"site: {len(b.pages)} pages ({len(b.notebooks)} notebooks), {b.images} images, "
+          f"built in {b.seconds:.1f} s: {b.out_dir / 'index.html'}")
+    return 0
+
+
+def cmd_course(args) -> int:
+    from .course import write_course
+
+    c = write_course(args.output, notebooks_dir=args.notebooks)
+    print(f"course: {len(c.notebooks)} student notebooks, {c.exercises} exercises, "
+          f"{c.solutions_removed} solution cells removed: {c.out_dir}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="smfuse", description="SMFuse multi-focus image fusion (replication).")
     sub = p.add_subparsers(dest="command", required=True)
@@ -243,6 +263,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default="results")
     r.add_argument("--only", nargs="*", help="notebook numbers or names to run")
     r.set_defaults(func=cmd_reproduce)
+
+    s = sub.add_parser("site", help="render the committed notebooks and results into a static site")
+    s.add_argument("-o", "--output", required=True, help="folder for the site (new, empty, or an earlier site)")
+    s.add_argument("--root", help="checkout to render (default: the one holding this package)")
+    s.set_defaults(func=cmd_site)
+
+    c = sub.add_parser("course", help="write student copies of the notebooks (every solution cell removed)")
+    c.add_argument("-o", "--output", required=True, help="folder for the student notebooks")
+    c.add_argument("--notebooks", help="folder of notebooks (default: notebooks/ of this checkout)")
+    c.set_defaults(func=cmd_course)
     return p
 
 
