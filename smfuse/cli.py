@@ -13,6 +13,8 @@
     smfuse reproduce [--profile quick|full] [--only NN ...] [-p KEY=VALUE ...] [--grid KEY=V1,V2 ...]
     smfuse data list
     smfuse data fetch NAME ... | all
+    smfuse site -o DIR          (the committed notebooks and results as a static site)
+    smfuse course -o DIR        (student copies of the notebooks: solution cells removed)
 
     smfuse --version        (also ``python -m smfuse ...``)
 
@@ -258,6 +260,24 @@ def _data_range_arg(p: argparse.ArgumentParser) -> None:
                         "default: float images lie in [0, 1]. 8/16-bit images use their full range")
 
 
+def cmd_site(args) -> int:
+    from .site import build_site
+
+    b = build_site(args.output, root=args.root)
+    print(f"site: {len(b.pages)} pages ({len(b.notebooks)} notebooks), {b.images} images, "
+          f"built in {b.seconds:.1f} s: {b.out_dir / 'index.html'}")
+    return 0
+
+
+def cmd_course(args) -> int:
+    from .course import write_course
+
+    c = write_course(args.output, notebooks_dir=args.notebooks)
+    print(f"course: {len(c.notebooks)} student notebooks, {c.exercises} exercises, "
+          f"{c.solutions_removed} solution cells removed: {c.out_dir}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     from .data import DATASETS
@@ -355,6 +375,15 @@ def build_parser() -> argparse.ArgumentParser:
                                                              "mfifb, or all")
     df.add_argument("--quiet", action="store_true", help="no progress bar")
     df.set_defaults(func=cmd_data)
+    w = sub.add_parser("site", help="render the committed notebooks and results into a static site")
+    w.add_argument("-o", "--output", required=True, help="folder for the site (new, empty, or an earlier site)")
+    w.add_argument("--root", help="checkout to render (default: the one holding this package)")
+    w.set_defaults(func=cmd_site)
+
+    c = sub.add_parser("course", help="write student copies of the notebooks (every solution cell removed)")
+    c.add_argument("-o", "--output", required=True, help="folder for the student notebooks")
+    c.add_argument("--notebooks", help="folder of notebooks (default: notebooks/ of this checkout)")
+    c.set_defaults(func=cmd_course)
     return p
 
 
