@@ -216,14 +216,10 @@ def cmd_study(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
-    from .reproduce import parse_assignments, run, run_grid
+    from .reproduce import run_from_options
 
-    params = parse_assignments(args.param or [], "-p")
-    if args.grid:
-        return run_grid(parse_assignments(args.grid, "--grid", many=True), profile=args.profile, out=args.out,
-                        only=args.only, parameters=params)
-    return run(profile=args.profile, out=args.out, only=args.only, parameters=params,
-               fetch=args.profile == "full" and not args.no_fetch)
+    return run_from_options(profile=args.profile, out=args.out, only=args.only, param=args.param, grid=args.grid,
+                            no_fetch=args.no_fetch)
 
 
 def cmd_data(args) -> int:

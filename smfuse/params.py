@@ -126,7 +126,9 @@ def check(notebook: str, *, profile, out_dir, dataset=_UNSET, weights=_UNSET, me
         p.given["seed"] = seed
     p.out = report.resolve_out_dir(notebook, out_dir)
     shown = ", ".join(f"{k}={v!r}" for k, v in {"profile": profile, **p.given}.items())
-    log(f"parameters: {shown}; writing to {report.relpath(p.out) if _inside_repo(p.out) else p.out}")
+    # Never an absolute path: the output of this cell is kept in committed notebooks.
+    where = report.relpath(p.out) if _inside_repo(p.out) else f"{p.out.name}/ (a folder outside the checkout)"
+    log(f"parameters: {shown}; writing to {where}")
     return p
 
 

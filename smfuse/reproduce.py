@@ -591,6 +591,20 @@ def run_grid(grid: dict, profile: str = "quick", out: str | os.PathLike | None =
     return status
 
 
+def run_from_options(*, profile: str, out, only, param: list[str] | None, grid: list[str] | None,
+                     no_fetch: bool) -> int:
+    """One run, or a grid of runs, from command-line options (``-p KEY=VALUE``, ``--grid KEY=V1,V2``).
+
+    The full profile fetches the real data first unless ``no_fetch``. Shared by
+    ``python -m smfuse.reproduce`` and ``smfuse reproduce``.
+    """
+    params = parse_assignments(param or [], "-p")
+    if grid:
+        return run_grid(parse_assignments(grid, "--grid", many=True), profile=profile, out=out, only=only,
+                        parameters=params)
+    return run(profile=profile, out=out, only=only, parameters=params, fetch=profile == "full" and not no_fetch)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m smfuse.reproduce",
                                 description="Run every notebook with papermill into results/ and write SUMMARY.md.")
@@ -609,12 +623,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.refresh_notebooks:
             return refresh_notebooks(args.only)
-        params = parse_assignments(args.param or [], "-p")
-        if args.grid:
-            return run_grid(parse_assignments(args.grid, "--grid", many=True), profile=args.profile, out=args.out,
-                            only=args.only, parameters=params)
-        return run(profile=args.profile, out=args.out, only=args.only, parameters=params,
-                   fetch=args.profile == "full" and not args.no_fetch)
+        return run_from_options(profile=args.profile, out=args.out, only=args.only, param=args.param,
+                                grid=args.grid, no_fetch=args.no_fetch)
     except ValueError as exc:
         print(f"smfuse reproduce: error: {exc}", file=sys.stderr)
         return 2
