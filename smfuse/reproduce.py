@@ -43,6 +43,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .course import CHECK, EXERCISE, SOLUTION
 from .report import REPO_ROOT, RESULTS_ENV, load_claims
 
 __all__ = ["run", "run_grid", "main", "list_notebooks", "select_notebooks", "run_notebook", "refresh_notebooks",
@@ -230,12 +231,17 @@ def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, profile: s
     return seconds
 
 
+COURSE_TAGS = {EXERCISE, SOLUTION, CHECK}
+
+
 def refresh_notebooks(only=None, *, notebooks: str | os.PathLike | None = None, kernel: str = KERNEL,
                       log=print) -> int:
     """Re-execute the committed notebooks in place in the quick profile (the nbval references).
 
-    Outputs and execution counts are kept; timing metadata is not recorded. The results they
-    write go to a temporary folder (``SMFUSE_RESULTS``), leaving ``results/`` untouched.
+    Outputs and execution counts are kept, but for the exercise cells (stub, solution and
+    check: :mod:`smfuse.course`), which stay blank for the learner; timing metadata is not
+    recorded. The results they write go to a temporary folder (``SMFUSE_RESULTS``), leaving
+    ``results/`` untouched.
 
     Returns
     -------
@@ -259,6 +265,9 @@ def refresh_notebooks(only=None, *, notebooks: str | os.PathLike | None = None, 
                     "left unchanged")
                 return 1
             strip_metadata(nb)
+            for cell in nb.cells:
+                if cell.cell_type == "code" and set(cell.metadata.get("tags", [])) & COURSE_TAGS:
+                    cell.outputs, cell.execution_count = [], None
             nbformat.write(nb, path)
             log(f"{path.stem}: refreshed in {time.perf_counter() - t0:.1f} s")
     return 0
