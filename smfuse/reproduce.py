@@ -427,13 +427,13 @@ def run(profile: str = "quick", out: str | os.PathLike | None = None, only=None,
         except NotebookFailed as exc:
             rec.status, rec.error, rec.seconds = "FAILED", exc.error, getattr(exc, "seconds", None)
             log(f"[{k}/{len(paths)}] {path.stem}: FAILED after {rec.seconds or 0:.1f} s\n    {exc.error}\n"
-                f"    executed notebook: {nb_out / (path.stem + '.FAILED.ipynb')}")
+                f"    executed notebook: {_shown(nb_out / (path.stem + '.FAILED.ipynb'))}")
             status = 1
             break
     partial = len(paths) < len(list_notebooks(notebooks))
     summary = write_summary(out, records, profile, partial=partial)
     log(f"{'FAILED' if status else 'done'}: {sum(r.status == 'ok' for r in records)}/{len(records)} notebooks in "
-        f"{time.perf_counter() - t_all:.1f} s; summary: {summary}")
+        f"{time.perf_counter() - t_all:.1f} s; summary: {_shown(summary)}")
     log(f"results written to {_shown(out)}")
     return status
 
