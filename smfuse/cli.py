@@ -185,6 +185,7 @@ def cmd_train(args) -> int:
     from .train import get_config, parse_overrides, train
 
     overrides = parse_overrides(args.set or [])
+    cfg = get_config(args.config, **overrides)  # checked before any process group or data
     if distributed.is_launched():  # one process of several, started by torchrun
         rank, world, res = distributed.run(args.config, overrides, args.out, resume=args.resume,
                                            overwrite=args.overwrite, progress=not args.quiet, backend=args.backend)
@@ -194,12 +195,10 @@ def cmd_train(args) -> int:
         if args.backend:
             raise CLIError("--backend applies only under torchrun (WORLD_SIZE > 1)")
         world = 1
-        res = train(get_config(args.config, **overrides), args.out, resume=args.resume, overwrite=args.overwrite,
-                    progress=not args.quiet)
+        res = train(cfg, args.out, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet)
     on = f" on {world} processes" if world > 1 else ""
-    steps_total = get_config(args.config, **overrides).steps
-    if res["steps"] < steps_total:
-        print(f"stopped at step {res['steps']} of {steps_total}{on} in {res['seconds']:.1f} s; continue with "
+    if res["steps"] < cfg.steps:
+        print(f"stopped at step {res['steps']} of {cfg.steps}{on} in {res['seconds']:.1f} s; continue with "
               f"--resume: {Path(args.out) / 'checkpoint.pt'}")
         return 0
     print(f"trained {res['steps']} steps{on} in {res['seconds']:.1f} s; "
