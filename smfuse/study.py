@@ -15,6 +15,7 @@ d      the paper variant: labels {0, 1}, straight-through sign, Lgra 1, Lmap 10:
        shipped ``paper`` variant
 e      the paper variant with Lgra strong enough to move the mask (Lmap weight 1)
 f      Lgra alone, no Lmap
+g      (d) in float32: the precision check (the study trains in bfloat16)
 =====  ==================================================================================
 
 Common to all arms (:data:`STUDY_BASE`): the ``fast`` schedule (Adam 2e-3, cosine) in
@@ -45,8 +46,8 @@ from pathlib import Path
 
 from .train import TrainConfig, get_config
 
-__all__ = ["Arm", "ARMS", "SEEDS", "STUDY_BASE", "SELECTION_RULE", "arm_config", "run_dir", "run_study",
-           "finished_runs"]
+__all__ = ["Arm", "ARMS", "SEEDS", "STUDY_BASE", "SELECTION_RULE", "SHIPPED_ARMS", "RESULTS_DIR", "arm_config",
+           "run_dir", "run_study", "finished_runs", "seed_runs", "seed_methods", "study_wall_time"]
 
 SEEDS = (0, 1, 2)
 
@@ -77,7 +78,16 @@ ARMS: dict[str, Arm] = {a.name: a for a in (
         dict(variant="paper")),
     Arm("e", "paper variant with strong Lgra (Lmap weight 1)", dict(variant="paper", map_weight=1.0)),
     Arm("f", "Lgra alone, no Lmap", dict(variant="paper", map_weight=0.0)),
+    Arm("g", "(d) in float32: the precision check", dict(variant="paper", precision="fp32")),
 )}
+
+#: The arm whose configuration each shipped variant is trained with; ``smfuse/weights``
+#: holds seed 0 of it, and every number about a shipped variant is read over its seeds.
+SHIPPED_ARMS = {"code": "b", "paper": "d"}
+
+#: Where the committed study runs are kept (``results/study`` of this checkout).
+RESULTS_DIR = Path(__file__).resolve().parents[1] / "results" / "study"
+
 
 
 def arm_config(arm: str, seed: int, **overrides) -> TrainConfig:
@@ -100,6 +110,60 @@ def finished_runs(results: str | os.PathLike) -> dict[tuple[str, int], Path]:
             if (d / "final.pt").is_file():
                 out[(arm, int(d.name.split("-", 1)[1]))] = d
     return out
+
+
+def seed_runs(arm: str, results: str | os.PathLike | None = None) -> list[tuple[int, Path]]:
+    """The finished runs of one arm, ``[(seed, folder), ...]`` in seed order.
+
+    Parameters
+    ----------
+    arm : str
+        A key of :data:`ARMS` (e.g. ``SHIPPED_ARMS["paper"]``).
+    results : path, optional
+        Default :data:`RESULTS_DIR`.
+    """
+    if arm not in ARMS:
+        raise ValueError(f"unknown arm {arm!r}; choose from {', '.join(ARMS)}")
+    runs = finished_runs(RESULTS_DIR if results is None else results)
+    return sorted((s, d) for (a, s), d in runs.items() if a == arm)
+
+
+def seed_methods(variant: str, results: str | os.PathLike | None = None) -> dict:
+    """The fusion methods of a shipped variant's study seeds, ``{seed: Method}``.
+
+    The shipped weights (``smfuse/weights/smfuse_<variant>.pt``) are seed 0 of the arm
+    :data:`SHIPPED_ARMS` names; these are all of its seeds, each a
+    :func:`smfuse.methods.smfuse_method` named ``smfuse_<variant> seed <k>``, so that every
+    number about the shipped variant can be given as ``mean ± sd (n=K seeds)``. Empty when
+    the study's runs are not in ``results``.
+    """
+    from .methods import smfuse_method
+
+    if variant not in SHIPPED_ARMS:
+        raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(SHIPPED_ARMS)}")
+    return {s: smfuse_method(str(d / "final.pt"), name=f"smfuse_{variant} seed {s}")
+            for s, d in seed_runs(SHIPPED_ARMS[variant], results)}
+
+
+def study_wall_time(results: str | os.PathLike | None = None, jobs: int = 2) -> dict:
+    """What the whole study (every arm x seed) costs, from the committed runs' logs.
+
+    Returns
+    -------
+    dict
+        ``runs`` (finished), ``train_seconds`` (sum of each run's training seconds from
+        its log), ``wall_seconds`` (``train_seconds / jobs``: the wall time of the study
+        run ``jobs`` side by side, one core each, as ``smfuse study --jobs 2`` does) and
+        ``slowest_run`` (seconds).
+    """
+    runs = finished_runs(RESULTS_DIR if results is None else results)
+    secs = []
+    for d in runs.values():
+        with open(d / "log.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        secs.append(float(rows[-1]["seconds"]) if rows else 0.0)
+    return {"runs": len(secs), "train_seconds": sum(secs), "wall_seconds": sum(secs) / max(1, jobs),
+            "slowest_run": max(secs, default=0.0)}
 
 
 def _one(arm: str, seed: int, work: str, results: str, threads: int | None, overrides: dict) -> dict:

@@ -11,13 +11,15 @@ TINY = dict(steps=4, dataset="synthetic", limit=3, holdout=1, eval_every=2, chec
 
 
 def test_arms_are_the_declared_configurations():
-    assert list(ARMS) == ["a", "b", "c", "d", "e", "f"]
-    a, b, c, d, e, f = (arm_config(k, 0) for k in ARMS)
+    assert list(ARMS) == ["a", "b", "c", "d", "e", "f", "g"]
+    a, b, c, d, e, f, g = (arm_config(k, 0) for k in ARMS)
     assert (a.variant, a.patch_mi_weight, b.patch_mi_weight) == ("code", 1.0, 2.0)
     assert (c.variant, c.gra_weight, c.map_weight) == ("paper", 0.0, 10.0)
     assert (d.variant, d.gra_weight, d.map_weight) == ("paper", 1.0, 10.0)
     assert (e.map_weight, f.map_weight, f.gra_weight) == (1.0, 0.0, 1.0)
-    assert {k.steps for k in (a, b, c, d, e, f)} == {STUDY_BASE.steps}  # one step budget
+    assert (g.variant, g.precision, d.precision) == ("paper", "fp32", "bf16")  # g: d in float32
+    assert g.replace(precision="bf16") == d
+    assert {k.steps for k in (a, b, c, d, e, f, g)} == {STUDY_BASE.steps}  # one step budget
     assert arm_config("d", 2).seed == 2
     with pytest.raises(ValueError, match="unknown arm"):
         arm_config("z", 0)
@@ -48,3 +50,42 @@ def test_study_trains_what_is_missing_and_resumes(tmp_path):
     a = read_checkpoint(results / "a" / "seed-1" / "final.pt")["state_dict"]
     b = read_checkpoint(tmp_path / "r2" / "a" / "seed-1" / "final.pt")["state_dict"]
     assert all(torch.equal(a[k], b[k]) for k in a), "a resumed study run differs from an uninterrupted one"
+
+
+def test_shipped_weights_are_seed_0_of_their_study_arm():
+    # the package's weights are the study's runs, so every number about them can be read over the seeds
+    import filecmp
+
+    from smfuse.study import RESULTS_DIR, SHIPPED_ARMS, seed_runs
+    from smfuse.weights import PACKAGE_WEIGHTS_DIR
+
+    for variant, arm in SHIPPED_ARMS.items():
+        runs = dict(seed_runs(arm))
+        assert 0 in runs, f"results/study/{arm}/seed-0 is missing"
+        assert filecmp.cmp(PACKAGE_WEIGHTS_DIR / f"smfuse_{variant}.pt", runs[0] / "final.pt", shallow=False)
+        cfg = read_checkpoint(runs[0] / "final.pt")["meta"]["config"]
+        assert cfg == {**cfg, **ARMS[arm].overrides, "seed": 0, "steps": STUDY_BASE.steps}
+    assert RESULTS_DIR.name == "study"
+
+
+def test_seed_methods_name_every_finished_seed(tmp_path):
+    from smfuse.study import seed_methods
+
+    run_study(arms=["d"], seeds=[0, 2], work=tmp_path / "w", results=tmp_path / "r", overrides=TINY,
+              echo=lambda m: None)
+    ms = seed_methods("paper", tmp_path / "r")
+    assert list(ms) == [0, 2] and ms[2].name == "smfuse_paper seed 2"
+    assert seed_methods("code", tmp_path / "r") == {}
+    with pytest.raises(ValueError, match="unknown variant"):
+        seed_methods("plus", tmp_path / "r")
+
+
+def test_study_wall_time_sums_the_logs(tmp_path):
+    from smfuse.study import study_wall_time
+
+    run_study(arms=["a", "c"], seeds=[0], work=tmp_path / "w", results=tmp_path / "r", overrides=TINY,
+              echo=lambda m: None)
+    secs = [float(list(csv.DictReader(open(tmp_path / "r" / a / "seed-0" / "log.csv")))[-1]["seconds"]) for a in "ac"]
+    w = study_wall_time(tmp_path / "r", jobs=2)
+    assert w["runs"] == 2 and w["train_seconds"] == pytest.approx(sum(secs))
+    assert w["wall_seconds"] == pytest.approx(sum(secs) / 2) and w["slowest_run"] == pytest.approx(max(secs))
