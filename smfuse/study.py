@@ -38,6 +38,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -153,8 +154,8 @@ def study_wall_time(results: str | os.PathLike | None = None, jobs: int = 2) -> 
     dict
         ``runs`` (finished), ``train_seconds`` (sum of each run's training seconds from
         its log), ``wall_seconds`` (``train_seconds / jobs``: the wall time of the study
-        run ``jobs`` side by side, one core each, as ``smfuse study --jobs 2`` does) and
-        ``slowest_run`` (seconds).
+        run ``jobs`` side by side, one core each, as ``smfuse study --jobs 2`` does),
+        ``median_run`` and ``slowest_run`` (seconds).
     """
     runs = finished_runs(RESULTS_DIR if results is None else results)
     secs = []
@@ -163,7 +164,7 @@ def study_wall_time(results: str | os.PathLike | None = None, jobs: int = 2) -> 
             rows = list(csv.DictReader(f))
         secs.append(float(rows[-1]["seconds"]) if rows else 0.0)
     return {"runs": len(secs), "train_seconds": sum(secs), "wall_seconds": sum(secs) / max(1, jobs),
-            "slowest_run": max(secs, default=0.0)}
+            "median_run": float(statistics.median(secs)) if secs else 0.0, "slowest_run": max(secs, default=0.0)}
 
 
 def _one(arm: str, seed: int, work: str, results: str, threads: int | None, overrides: dict) -> dict:

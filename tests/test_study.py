@@ -89,3 +89,4 @@ def test_study_wall_time_sums_the_logs(tmp_path):
     w = study_wall_time(tmp_path / "r", jobs=2)
     assert w["runs"] == 2 and w["train_seconds"] == pytest.approx(sum(secs))
     assert w["wall_seconds"] == pytest.approx(sum(secs) / 2) and w["slowest_run"] == pytest.approx(max(secs))
+    assert w["median_run"] == pytest.approx(sum(secs) / 2)  # the median of two
