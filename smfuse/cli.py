@@ -210,7 +210,8 @@ def cmd_train(args) -> int:
 def cmd_study(args) -> int:
     from .study import run_study
 
-    run_study(arms=args.arms, seeds=args.seeds, jobs=args.jobs, work=args.work, results=args.results)
+    run_study(arms=args.arms, seeds=args.seeds, jobs=args.jobs, threads=args.threads, work=args.work,
+              results=args.results)
     return 0
 
 
@@ -344,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--arms", nargs="*", help="arms to train (default: all; see smfuse.study.ARMS)")
     s.add_argument("--seeds", nargs="*", type=int, help="seeds (default 0 1 2)")
     s.add_argument("--jobs", type=int, default=1, help="runs side by side, threads split between them (default 1)")
+    s.add_argument("--threads", type=int, help="threads of each run (default: the machine's split between the jobs)")
     s.add_argument("--work", default="runs/study", help="checkpoints of runs in progress (default runs/study)")
     s.add_argument("--results", default="results/study", help="finished runs (default results/study)")
     s.set_defaults(func=cmd_study)

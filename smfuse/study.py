@@ -191,7 +191,7 @@ def _one(arm: str, seed: int, work: str, results: str, threads: int | None, over
 
 
 def run_study(*, arms: list[str] | None = None, seeds: list[int] | None = None, jobs: int = 1,
-              work: str | os.PathLike = "runs/study", results: str | os.PathLike = "results/study",
+              threads: int | None = None, work: str | os.PathLike = "runs/study", results: str | os.PathLike = "results/study",
               overrides: dict | None = None, echo=print) -> list[dict]:
     """Train every missing run of the study.
 
@@ -201,6 +201,8 @@ def run_study(*, arms: list[str] | None = None, seeds: list[int] | None = None, 
         Default: all arms, seeds 0, 1, 2.
     jobs : int
         Runs side by side, each on ``torch.get_num_threads() // jobs`` threads.
+    threads : int, optional
+        Threads of each run instead (e.g. 1 with ``jobs=1`` beside another study).
     work : path
         Checkpoints of runs in progress (git-ignored).
     results : path
@@ -224,13 +226,16 @@ def run_study(*, arms: list[str] | None = None, seeds: list[int] | None = None, 
             raise ValueError(f"unknown arm {a!r}; choose from {', '.join(ARMS)}")
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
     done = finished_runs(results)
     # seed-major: every arm gets its first seed before any arm its second
     todo = [(a, s) for s in seeds for a in arms if (a, s) not in done]
     echo(f"study: {len(todo)} run(s) to train, {len(arms) * len(seeds) - len(todo)} already in {results}")
     if not todo:
         return []
-    threads = max(1, torch.get_num_threads() // jobs) if jobs > 1 else None
+    if threads is None:
+        threads = max(1, torch.get_num_threads() // jobs) if jobs > 1 else None
     rows, t0 = [], time.perf_counter()
     if jobs == 1:
         for a, s in todo:
