@@ -90,3 +90,11 @@ def test_study_wall_time_sums_the_logs(tmp_path):
     assert w["runs"] == 2 and w["train_seconds"] == pytest.approx(sum(secs))
     assert w["wall_seconds"] == pytest.approx(sum(secs) / 2) and w["slowest_run"] == pytest.approx(max(secs))
     assert w["median_run"] == pytest.approx(sum(secs) / 2)  # the median of two
+
+
+def test_study_threads_are_checked_and_recorded(tmp_path):
+    with pytest.raises(ValueError, match="threads must be >= 1"):
+        run_study(arms=["a"], seeds=[0], threads=0, work=tmp_path / "w", results=tmp_path / "r", echo=lambda m: None)
+    run_study(arms=["c"], seeds=[0], threads=1, work=tmp_path / "w", results=tmp_path / "r", overrides=TINY,
+              echo=lambda m: None)
+    assert read_checkpoint(tmp_path / "r" / "c" / "seed-0" / "final.pt")["meta"]["config"]["threads"] == 1
