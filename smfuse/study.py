@@ -90,7 +90,6 @@ SHIPPED_ARMS = {"code": "b", "paper": "d"}
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "results" / "study"
 
 
-
 def arm_config(arm: str, seed: int, **overrides) -> TrainConfig:
     """The configuration of one run of the study."""
     if arm not in ARMS:
@@ -191,8 +190,8 @@ def _one(arm: str, seed: int, work: str, results: str, threads: int | None, over
 
 
 def run_study(*, arms: list[str] | None = None, seeds: list[int] | None = None, jobs: int = 1,
-              threads: int | None = None, work: str | os.PathLike = "runs/study", results: str | os.PathLike = "results/study",
-              overrides: dict | None = None, echo=print) -> list[dict]:
+              threads: int | None = None, work: str | os.PathLike = "runs/study",
+              results: str | os.PathLike = "results/study", overrides: dict | None = None, echo=print) -> list[dict]:
     """Train every missing run of the study.
 
     Parameters
