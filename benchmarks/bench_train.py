@@ -3,9 +3,14 @@
 Times, interleaved round by round so that a change in the machine's load hits every
 contender alike:
 
-* ``plain.fp32``: a plain fp32 PyTorch training loop over the same network (Adam,
-  channels-last, smooth-L1 on MG against a fixed random label, tensors made once): the
-  reference of the speed target;
+* ``plain.fp32``: a plain fp32 PyTorch training loop over the same network written the
+  textbook way (``nn.Conv2d`` with reflect padding, ``torch.cat``, the decoder's scalar
+  bias added after each 1x1 conv, out-of-place LeakyReLU; Adam, channels-last,
+  smooth-L1 on MG against a fixed random label, tensors made once): the reference of the
+  speed target;
+* ``module.fp32``: the same plain loop over :class:`smfuse.model.MaskGenerator` (the
+  bias inside the conv kernel, LeakyReLU in place): what the module alone gains, without
+  bfloat16;
 * ``code.fast``: :func:`smfuse.train.training_step` with the ``fast`` configuration (the
   released code's loss, bfloat16 autocast), batch drawing included;
 * ``code.full`` and ``paper.full``: the ``full`` configuration (fp32) for both loss
@@ -55,14 +60,58 @@ def make_smfuse_step(data, cfg):
     return step
 
 
-def make_plain_step(batch: int = 16, patch: int = 64):
-    """A plain fp32 PyTorch loop over the same network: the reference of the speed target."""
+def textbook_network():
+    """The mask generator (38,339 parameters) as one would first write it in PyTorch."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class Branch(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.convs = nn.ModuleList(nn.Conv2d(c, 16, 3, padding=1, padding_mode="reflect") for c in (1, 16, 32, 48))
+
+        def forward(self, x):
+            feats = []  # c1..c4; conv k reads x, then c1, then [c1, c2], then [c1, c2, c3]
+            for conv in self.convs:
+                inp = x if not feats else feats[0] if len(feats) == 1 else torch.cat(feats, 1)
+                feats.append(F.leaky_relu(conv(inp), 0.2))
+            return feats
+
+    class Decoder1x1(nn.Module):
+        def __init__(self, cin, cout):
+            super().__init__()
+            self.conv = nn.Conv2d(cin, cout, 1, bias=False)
+            self.bias = nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            return self.conv(x) + self.bias
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.b1, self.b2 = Branch(), Branch()
+            self.dec = nn.ModuleList([Decoder1x1(128, 64), Decoder1x1(64, 32), Decoder1x1(32, 1)])
+
+        def forward(self, x1, x2):
+            z = torch.cat([t for pair in zip(self.b1(x1), self.b2(x2)) for t in pair], 1)
+            z = F.leaky_relu(self.dec[0](z), 0.2)
+            z = F.leaky_relu(self.dec[1](z), 0.2)
+            return torch.tanh(self.dec[2](z)) / 2 + 0.5
+
+    return Net()
+
+
+def make_plain_step(batch: int = 16, patch: int = 64, *, module: bool = False):
+    """A plain fp32 PyTorch loop over the network: the textbook module, or ours (``module``)."""
     import torch
 
     from smfuse.model import MaskGenerator
 
     g = torch.Generator().manual_seed(0)
-    model = MaskGenerator(generator=g).train().to(memory_format=torch.channels_last)
+    model = MaskGenerator(generator=g) if module else textbook_network()
+    assert sum(p.numel() for p in model.parameters()) == 38339
+    model = model.train().to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     cl = lambda x: x.contiguous(memory_format=torch.channels_last)  # noqa: E731
     a, b = cl(torch.rand(batch, 1, patch, patch, generator=g)), cl(torch.rand(batch, 1, patch, patch, generator=g))
@@ -92,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     data = TrainingSet(load_dataset("synthetic", limit=4))
     contenders = {
         "plain.fp32": make_plain_step(),
+        "module.fp32": make_plain_step(module=True),
         "code.fast": make_smfuse_step(data, get_config("fast")),
         "code.full": make_smfuse_step(data, get_config("full")),
         "paper.full": make_smfuse_step(data, get_config("full", variant="paper")),

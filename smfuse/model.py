@@ -44,7 +44,9 @@ class _Branch(nn.Module):
 
     @staticmethod
     def _layer(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
-        return F.leaky_relu(conv(F.pad(x, (1, 1, 1, 1), mode="reflect")), NEG_SLOPE)
+        # in place on the conv's fresh output: autograd keeps what LeakyReLU's backward
+        # needs (its output, valid for a positive slope), and a pass over memory is saved
+        return F.leaky_relu(conv(F.pad(x, (1, 1, 1, 1), mode="reflect")), NEG_SLOPE, inplace=True)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         c1 = self._layer(self.conv1, x)
@@ -55,15 +57,26 @@ class _Branch(nn.Module):
 
 
 class _ScalarBiasConv1x1(nn.Module):
-    """1x1 convolution whose bias is one scalar shared by every output channel."""
+    """1x1 convolution whose bias is one scalar shared by every output channel.
 
-    def __init__(self, cin: int, cout: int) -> None:
+    With ``bias_in_kernel`` the scalar is expanded to a per-channel bias and added by the
+    convolution itself (the gradient of the expansion sums over channels), which saves a
+    pass over the (B, C, H, W) output and, under bfloat16 autocast, keeps the output in
+    bfloat16 (a separate ``+ bias`` with the float32 parameter promotes it to float32,
+    and the next layer casts it back). The output layer (``dec3``, one channel) adds its
+    bias separately, so that under autocast ``z`` and MG are float32.
+    """
+
+    def __init__(self, cin: int, cout: int, *, bias_in_kernel: bool = True) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.empty(cout, cin, 1, 1))
         self.bias = nn.Parameter(torch.zeros(1))
+        self.bias_in_kernel = bias_in_kernel
         nn.init.kaiming_uniform_(self.weight, a=5 ** 0.5)  # PyTorch's Conv2d default
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.bias_in_kernel:
+            return F.conv2d(x, self.weight, self.bias.expand(self.weight.shape[0]))
         return F.conv2d(x, self.weight) + self.bias
 
 
@@ -98,7 +111,7 @@ class MaskGenerator(nn.Module):
             self.branch2 = _Branch()
             self.dec1 = _ScalarBiasConv1x1(128, 64)
             self.dec2 = _ScalarBiasConv1x1(64, 32)
-            self.dec3 = _ScalarBiasConv1x1(32, 1)
+            self.dec3 = _ScalarBiasConv1x1(32, 1, bias_in_kernel=False)
         if init == "authors":
             for p in self.parameters():
                 if p.ndim == 4:
@@ -126,8 +139,8 @@ class MaskGenerator(nn.Module):
         """Decoder output ``z`` before the tanh, (B, 1, H, W)."""
         f1, f2 = self.branch1(x1), self.branch2(x2)
         z = torch.cat([t for pair in zip(f1, f2) for t in pair], 1)
-        z = F.leaky_relu(self.dec1(z), NEG_SLOPE)
-        z = F.leaky_relu(self.dec2(z), NEG_SLOPE)
+        z = F.leaky_relu(self.dec1(z), NEG_SLOPE, inplace=True)
+        z = F.leaky_relu(self.dec2(z), NEG_SLOPE, inplace=True)
         return self.dec3(z)
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
