@@ -3,8 +3,12 @@
 :func:`save_checkpoint` writes, with ``torch.save`` and atomically (temporary file in
 the same folder, then ``os.replace``), a dict::
 
-    {"format": "smfuse.MaskGenerator", "format_version": 1,
+    {"format": "smfuse.MaskGenerator", "format_version": 1, "arch": "released",
      "state_dict": ..., "meta": {...}, "optimizer": state dict or None, "step": int or None}
+
+``arch`` names the architecture (:data:`smfuse.model.ARCHS`; the state dicts of all of
+them have the same shapes); a file without it, written before it existed, is
+``released``.
 
 :func:`load_checkpoint` reads it back (``weights_only`` unpickling: no code runs);
 :func:`read_checkpoint` gives the whole validated dict (to resume training).
@@ -26,7 +30,7 @@ import numpy as np
 import torch
 
 from .io import atomic_path
-from .model import MaskGenerator
+from .model import ARCHS, MaskGenerator
 from .official import is_official_zip
 from .tensorbundle import CheckpointError
 
@@ -105,6 +109,7 @@ def save_checkpoint(path, model: MaskGenerator, *, meta: dict, optimizer: torch.
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
+        "arch": model.arch,
         "state_dict": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()},
         "meta": meta,
         "optimizer": None if optimizer is None else optimizer.state_dict(),
@@ -130,7 +135,7 @@ def read_checkpoint(path) -> dict:
     Returns
     -------
     dict
-        ``format``, ``format_version``, ``state_dict`` (checked against
+        ``format``, ``format_version``, ``arch``, ``state_dict`` (checked against
         :class:`MaskGenerator`), ``meta``, ``optimizer`` (state dict or None), ``step``
         (int or None). To resume training, load ``optimizer`` into an optimizer built
         over the parameters of the model from :func:`load_checkpoint`.
@@ -167,6 +172,9 @@ def read_checkpoint(path) -> dict:
     if payload.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{label}: format version {payload.get('format_version')!r} is not "
                               f"supported (this code reads {FORMAT_VERSION})")
+    arch = payload.get("arch", "released")
+    if arch not in ARCHS:
+        raise CheckpointError(f"{label}: unknown architecture {arch!r} (this code knows {', '.join(ARCHS)})")
     state = payload.get("state_dict")
     if not isinstance(state, dict):
         raise CheckpointError(f"{label}: no state_dict in the checkpoint")
@@ -184,6 +192,7 @@ def read_checkpoint(path) -> dict:
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
+        "arch": arch,
         "state_dict": state,
         "meta": meta if isinstance(meta, dict) else {},
         "optimizer": payload.get("optimizer"),
@@ -221,6 +230,6 @@ def load_checkpoint(path) -> tuple[MaskGenerator, dict]:
     {'note': 'example'}
     """
     ckpt = read_checkpoint(path)
-    model = MaskGenerator()
+    model = MaskGenerator(arch=ckpt["arch"])
     model.load_state_dict(ckpt["state_dict"])
     return model.eval(), ckpt["meta"]

@@ -64,16 +64,21 @@ _BUFFERS = (
 )
 
 
-def _fill_reflect_border(t: torch.Tensor) -> None:
-    """Set the 1-pixel border of ``t`` (..., H + 2, W + 2) to the reflection of its interior.
+def _fill_reflect_border(t: torch.Tensor, p: int = 1) -> None:
+    """Set the ``p``-pixel border of ``t`` (..., H + 2p, W + 2p) to the reflection of its interior.
 
-    Equivalent to ``F.pad(interior, (1, 1, 1, 1), mode='reflect')``: rows first, then
-    whole columns (which fills the corners from the reflected rows).
+    Equivalent to ``F.pad(interior, (p, p, p, p), mode='reflect')``: rows first, then
+    whole columns (which fills the corners from the reflected rows). A border of ``p``
+    cropped to its inner ``d`` pixels is the reflect padding of width ``d``, so one
+    buffer serves convolutions of every dilation up to ``p``.
     """
-    t[..., 0, :] = t[..., 2, :]
-    t[..., -1, :] = t[..., -3, :]
-    t[..., :, 0] = t[..., :, 2]
-    t[..., :, -1] = t[..., :, -3]
+    n, m = t.shape[-2], t.shape[-1]
+    for k in range(1, p + 1):
+        t[..., p - k, :] = t[..., p + k, :]
+        t[..., n - 1 - p + k, :] = t[..., n - 1 - p - k, :]
+    for k in range(1, p + 1):
+        t[..., :, p - k] = t[..., :, p + k]
+        t[..., :, m - 1 - p + k] = t[..., :, m - 1 - p - k]
 
 
 class _Workspace:
@@ -82,13 +87,13 @@ class _Workspace:
     def __init__(self) -> None:
         self._flat: dict[str, torch.Tensor] = {}
 
-    def get(self, name: str, channels: int, h: int, w: int) -> torch.Tensor:
-        """A (1, channels, h + 2, w + 2) channels-last tensor (contents undefined)."""
-        n = channels * (h + 2) * (w + 2)
+    def get(self, name: str, channels: int, h: int, w: int, pad: int = 1) -> torch.Tensor:
+        """A (1, channels, h + 2 pad, w + 2 pad) channels-last tensor (contents undefined)."""
+        n = channels * (h + 2 * pad) * (w + 2 * pad)
         flat = self._flat.get(name)
         if flat is None or flat.numel() < n:
             flat = self._flat[name] = torch.empty(n, dtype=torch.float32)
-        return flat[:n].view(1, h + 2, w + 2, channels).permute(0, 3, 1, 2)
+        return flat[:n].view(1, h + 2 * pad, w + 2 * pad, channels).permute(0, 3, 1, 2)
 
     def nbytes(self) -> int:
         return sum(t.numel() * t.element_size() for t in self._flat.values())
@@ -112,9 +117,14 @@ class FastLogits:
 
     Notes
     -----
-    The buffers kept between calls take ``176 * (H + 2) * (W + 2) * 4`` bytes for the
-    largest H x W evaluated so far: 192 MB for a 520x520 pair or tile. They are freed
-    with the object.
+    The buffers kept between calls take ``176 * (H + 2p) * (W + 2p) * 4`` bytes for the
+    largest H x W evaluated so far, ``p`` the largest dilation (1 for the released
+    architecture: 192 MB for a 520x520 pair or tile). They are freed with the object.
+
+    A dilated architecture (:data:`smfuse.model.ARCHS`) keeps borders of ``p`` pixels;
+    each convolution of dilation ``d`` reads its input's rows with a ``d``-pixel border
+    and all its columns, and the ``p - d`` extra columns on each side of its output are
+    dropped.
 
     Examples
     --------
@@ -143,6 +153,8 @@ class FastLogits:
         if any(p.device.type != "cpu" or p.dtype != torch.float32 for p in model.parameters()):
             raise ValueError("FastLogits runs float32 models on the CPU; use model.logits for other devices or dtypes")
         b1, b2 = model.branch1, model.branch2
+        self.dilations = tuple(int(d) for d in model.dilations)
+        self.pad = max(self.dilations)
         # 3. both conv1 as one conv on [x1, x2] with block-diagonal weights
         w = torch.zeros(32, 2, 3, 3)
         w[:16, 0:1] = b1.conv1.weight
@@ -175,7 +187,7 @@ class FastLogits:
         """
         with self._lock:
             for name, channels in _BUFFERS:
-                self._ws.get(name, channels, h, w)
+                self._ws.get(name, channels, h, w, self.pad)
 
     def release(self) -> None:
         """Free the buffers kept between calls."""
@@ -200,46 +212,51 @@ class FastLogits:
         if x1.device.type != "cpu" or x2.device.type != "cpu":
             raise ValueError("FastLogits runs on the CPU; move the inputs with .cpu() or use model.logits")
         h, w = x1.shape[-2:]
-        if h < 2 or w < 2:
-            raise ValueError(f"images must be at least 2x2 (reflect padding), got {h}x{w}")
+        if h <= self.pad or w <= self.pad:
+            raise ValueError(f"images must be at least {self.pad + 1}x{self.pad + 1} for this architecture "
+                             f"(reflect padding), got {h}x{w}")
         with self._lock:  # the buffers are shared: one call at a time
             return torch.cat([self._one(x1[i:i + 1].float(), x2[i:i + 1].float()) for i in range(x1.shape[0])])
 
     def _one(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
         h, w = x1.shape[-2:]
-        ws = self._ws
-        p1, x3, x4_1, x4_2, c4 = (ws.get(name, channels, h, w) for name, channels in _BUFFERS)
+        ws, p = self._ws, self.pad
+        p1, x3, x4_1, x4_2, c4 = (ws.get(name, channels, h, w, p) for name, channels in _BUFFERS)
         x4 = [x4_1, x4_2]
+        d1, d2, d3, d4 = self.dilations
 
-        rows = max(1, self.band // w)
+        rows = max(1, self.band // (w + 2 * p))
 
-        def layer(inp: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, outs) -> None:
-            """Conv of the padded ``inp``, LeakyReLU, into the interiors of ``outs``.
+        def layer(inp: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, d: int, outs) -> None:
+            """Conv (dilation ``d``) of the padded ``inp``, LeakyReLU, into the interiors of ``outs``.
 
             ``outs`` lists (first output channel, padded destination). The conv runs in
             bands of rows (a band of a padded NHWC buffer is itself a contiguous NHWC
             tensor), so its output is small: it stays in cache for the writes, and it is
             recycled by malloc instead of being fresh pages every time.
             """
+            c0_in = p - d  # first column of the d-pixel border; output column c0_in + j is pixel j
             for r0 in range(0, h, rows):
                 r1 = min(h, r0 + rows)
-                y = F.conv2d(inp[:, :, r0:r1 + 2], weight, bias)
+                y = F.conv2d(inp[:, :, p - d + r0:p + r1 + d], weight, bias, dilation=d)
+                y = y[:, :, :, c0_in:c0_in + w] if c0_in else y
                 for c0, dst in outs:
-                    _leaky_relu_out(y[:, c0:c0 + dst.shape[1]], NEG_SLOPE, out=dst[:, :, 1 + r0:1 + r1, 1:-1])
+                    _leaky_relu_out(y[:, c0:c0 + dst.shape[1]], NEG_SLOPE, out=dst[:, :, p + r0:p + r1, p:p + w])
             for _, dst in outs:
-                _fill_reflect_border(dst)
+                _fill_reflect_border(dst, p)
 
-        xp = F.pad(torch.cat([x1, x2], 1), (1, 1, 1, 1), mode="reflect").contiguous(memory_format=_CL)
+        xp = F.pad(torch.cat([x1, x2], 1), (p, p, p, p), mode="reflect").contiguous(memory_format=_CL)
         # conv1 of both branches at once: output channels 0-15 are branch 1's, 16-31 branch 2's
-        layer(xp, self.w_conv1, self.b_conv1, [(0, p1), (0, x3[:, 0:16]), (0, x4[0][:, 0:16]), (16, x4[1][:, 0:16])])
+        layer(xp, self.w_conv1, self.b_conv1, d1,
+              [(0, p1), (0, x3[:, 0:16]), (0, x4[0][:, 0:16]), (16, x4[1][:, 0:16])])
         for i in range(2):
             (w2, b2), (w3, b3), (w4, b4) = self.convs[i]
             if i == 1:  # the shared buffers now take branch 2's c1
                 p1.copy_(x4[1][:, 0:16])
                 x3[:, 0:16].copy_(x4[1][:, 0:16])
-            layer(p1, w2, b2, [(0, x3[:, 16:32]), (0, x4[i][:, 16:32])])
-            layer(x3, w3, b3, [(0, x4[i][:, 32:48])])
-            layer(x4[i], w4, b4, [(0, c4[:, 16 * i:16 * i + 16])])  # c4's border: decoder rows that are discarded
+            layer(p1, w2, b2, d2, [(0, x3[:, 16:32]), (0, x4[i][:, 16:32])])
+            layer(x3, w3, b3, d3, [(0, x4[i][:, 32:48])])
+            layer(x4[i], w4, b4, d4, [(0, c4[:, 16 * i:16 * i + 16])])  # c4's border: decoder rows that are discarded
 
         # the decoder over the padded grid, one chunk of pixels at a time
         mats = [t.permute(0, 2, 3, 1).reshape(-1, t.shape[1]) for t in (x4[0], x4[1], c4)]
@@ -256,4 +273,4 @@ class FastLogits:
             d = torch.mm(d, self.w_dec2).add_(bd2)
             F.leaky_relu(d, NEG_SLOPE, inplace=True)
             torch.addmm(bd3, d, self.w_dec3, out=z[s:e])
-        return z.view(1, 1, h + 2, w + 2)[:, :, 1:-1, 1:-1].contiguous()
+        return z.view(1, 1, h + 2 * p, w + 2 * p)[:, :, p:p + h, p:p + w].contiguous()

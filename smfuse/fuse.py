@@ -32,7 +32,12 @@ from .weights import load_model
 
 __all__ = ["predict_logits", "fuse", "FuseResult", "HALO"]
 
-HALO = RECEPTIVE_FIELD // 2
+HALO = RECEPTIVE_FIELD // 2  # of the released architecture; a model's own is _halo(model)
+
+
+def _halo(model) -> int:
+    """Margin each tile is read with: half the model's receptive field."""
+    return getattr(model, "receptive_field", RECEPTIVE_FIELD) // 2
 
 
 @dataclass
@@ -118,9 +123,10 @@ def predict_logits(model: MaskGenerator, g1: np.ndarray, g2: np.ndarray, *, tile
     g1, g2 : (H, W) ndarray
         Grey sources in [0, 1].
     tile : int or None
-        Side of the output tiles (each read with a ``HALO``-pixel margin); ``None``
-        runs the whole image at once. Tiles narrower than 2 * HALO + 1 at the right or
-        bottom edge are merged into their neighbour.
+        Side of the output tiles (each read with a margin of half the model's receptive
+        field: ``HALO`` = 4 pixels for the released architecture, 13 for ``dilated``);
+        ``None`` runs the whole image at once. Tiles narrower than 2 * margin + 1 at the
+        right or bottom edge are merged into their neighbour.
     fast : bool
         On the CPU, evaluate the network with :class:`smfuse.fast.FastLogits` (the same
         logits up to the order of the float32 sums, about 3x faster; keeps about 190 MB
@@ -140,14 +146,15 @@ def predict_logits(model: MaskGenerator, g1: np.ndarray, g2: np.ndarray, *, tile
     h, w = g1.shape
     if tile is None or (h <= tile and w <= tile):
         return _forward(model, g1, g2, fast)
-    if tile < 2 * HALO + 1:
-        raise ValueError(f"tile must be at least {2 * HALO + 1} pixels, got {tile}")
+    halo = _halo(model)
+    if tile < 2 * halo + 1:
+        raise ValueError(f"tile must be at least {2 * halo + 1} pixels for this model, got {tile}")
     out = np.empty((h, w), np.float32)
-    ys = _merge_small(_starts(h, tile), h)
-    xs = _merge_small(_starts(w, tile), w)
+    ys = _merge_small(_starts(h, tile), h, halo)
+    xs = _merge_small(_starts(w, tile), w, halo)
     fl = _fast_logits(model) if fast else None
     if fl is not None:  # the buffers for the largest tile, once
-        fl.reserve(_largest_tile(ys, h), _largest_tile(xs, w))
+        fl.reserve(_largest_tile(ys, h, halo), _largest_tile(xs, w, halo))
     bar = None
     if progress and len(ys) * len(xs) > 1:
         from tqdm.auto import tqdm
@@ -157,8 +164,8 @@ def predict_logits(model: MaskGenerator, g1: np.ndarray, g2: np.ndarray, *, tile
         y1 = ys[i + 1] if i + 1 < len(ys) else h
         for j, x0 in enumerate(xs):
             x1 = xs[j + 1] if j + 1 < len(xs) else w
-            ty0, ty1 = max(0, y0 - HALO), min(h, y1 + HALO)
-            tx0, tx1 = max(0, x0 - HALO), min(w, x1 + HALO)
+            ty0, ty1 = max(0, y0 - halo), min(h, y1 + halo)
+            tx0, tx1 = max(0, x0 - halo), min(w, x1 + halo)
             z = _forward(model, g1[ty0:ty1, tx0:tx1], g2[ty0:ty1, tx0:tx1], fast)
             out[y0:y1, x0:x1] = z[y0 - ty0:y0 - ty0 + (y1 - y0), x0 - tx0:x0 - tx0 + (x1 - x0)]
             if bar is not None:
@@ -168,14 +175,14 @@ def predict_logits(model: MaskGenerator, g1: np.ndarray, g2: np.ndarray, *, tile
     return out
 
 
-def _largest_tile(starts: list[int], n: int) -> int:
+def _largest_tile(starts: list[int], n: int, halo: int = HALO) -> int:
     """Largest extent, halo included, of the tiles starting at ``starts`` along a side of ``n``."""
     ends = starts[1:] + [n]
-    return max(min(n, e + HALO) - max(0, s - HALO) for s, e in zip(starts, ends))
+    return max(min(n, e + halo) - max(0, s - halo) for s, e in zip(starts, ends))
 
 
-def _merge_small(starts: list[int], n: int) -> list[int]:
-    if len(starts) > 1 and n - starts[-1] < 2 * HALO + 1:
+def _merge_small(starts: list[int], n: int, halo: int = HALO) -> list[int]:
+    if len(starts) > 1 and n - starts[-1] < 2 * halo + 1:
         starts = starts[:-1]
     return starts
 

@@ -18,6 +18,13 @@ scalar bias* shared by its output channels (a quirk of the released code), then
 
 38,339 parameters; receptive field 9x9. The fused image is
 ``IF = MF * I2 + (1 - MF) * I1``: the mask selects the *second* source.
+
+Architectures (:data:`ARCHS`): ``released`` is the network above; ``dilated`` is the same
+network, the same 38,339 parameters, with the four 3x3 convs of each branch dilated by
+1, 2, 4 and 6 (each padded by its dilation, reflect), so that it sees 27x27 pixels, the
+span of the guided block's decision (7x7 mean blur, then a guided filter of radius 5
+whose two box filters add 10 pixels a side). It is our departure, not the paper's
+(notebook 08).
 """
 
 from __future__ import annotations
@@ -26,27 +33,44 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["MaskGenerator", "binarize", "to_network_input", "RECEPTIVE_FIELD"]
+__all__ = ["MaskGenerator", "binarize", "to_network_input", "RECEPTIVE_FIELD", "ARCHS", "receptive_field"]
 
-RECEPTIVE_FIELD = 9  # four 3x3 convs; the decoder is 1x1
+#: Dilation of conv1..conv4 of each branch, per architecture.
+ARCHS: dict[str, tuple[int, int, int, int]] = {"released": (1, 1, 1, 1), "dilated": (1, 2, 4, 6)}
+RECEPTIVE_FIELD = 9  # of the released network: four 3x3 convs; the decoder is 1x1
 NEG_SLOPE = 0.2
+
+
+def receptive_field(arch: str = "released") -> int:
+    """Side of the receptive field of an architecture: ``1 + 2 * sum(dilations)``.
+
+    Examples
+    --------
+    >>> receptive_field("released"), receptive_field("dilated")
+    (9, 27)
+    """
+    if arch not in ARCHS:
+        raise ValueError(f"unknown architecture {arch!r}; choose from {', '.join(ARCHS)}")
+    return 1 + 2 * sum(ARCHS[arch])
 
 
 class _Branch(nn.Module):
     """One encoder branch (the authors' ``w1..w4``/``b1..b4`` or ``w1_vi..``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, dilations: tuple[int, int, int, int] = (1, 1, 1, 1)) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 16, 3)
-        self.conv2 = nn.Conv2d(16, 16, 3)
-        self.conv3 = nn.Conv2d(32, 16, 3)
-        self.conv4 = nn.Conv2d(48, 16, 3)
+        d1, d2, d3, d4 = dilations
+        self.conv1 = nn.Conv2d(1, 16, 3, dilation=d1)
+        self.conv2 = nn.Conv2d(16, 16, 3, dilation=d2)
+        self.conv3 = nn.Conv2d(32, 16, 3, dilation=d3)
+        self.conv4 = nn.Conv2d(48, 16, 3, dilation=d4)
 
     @staticmethod
     def _layer(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+        d = conv.dilation[0]
         # in place on the conv's fresh output: autograd keeps what LeakyReLU's backward
         # needs (its output, valid for a positive slope), and a pass over memory is saved
-        return F.leaky_relu(conv(F.pad(x, (1, 1, 1, 1), mode="reflect")), NEG_SLOPE, inplace=True)
+        return F.leaky_relu(conv(F.pad(x, (d, d, d, d), mode="reflect")), NEG_SLOPE, inplace=True)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         c1 = self._layer(self.conv1, x)
@@ -92,6 +116,9 @@ class MaskGenerator(nn.Module):
         Draw the initial weights from this generator instead of torch's global one
         (training passes one seeded by its configuration, so a run never depends on, or
         disturbs, the caller's random state).
+    arch : {'released', 'dilated'}
+        The architecture (:data:`ARCHS`): the same parameters either way, so a state
+        dict does not tell them apart; checkpoints record it.
 
     Examples
     --------
@@ -100,15 +127,19 @@ class MaskGenerator(nn.Module):
     38339
     """
 
-    def __init__(self, init: str = "pytorch", *, generator: torch.Generator | None = None) -> None:
+    def __init__(self, init: str = "pytorch", *, generator: torch.Generator | None = None,
+                 arch: str = "released") -> None:
         super().__init__()
         if init not in ("pytorch", "authors"):
             raise ValueError(f"init must be 'pytorch' or 'authors', got {init!r}")
+        self.receptive_field = receptive_field(arch)  # checks arch
+        self.arch = arch
+        self.dilations = ARCHS[arch]
         # With a generator, the layers' own default initialisation (drawn from the global
         # generator) is done on a forked state and then overwritten from ``generator``.
         with torch.random.fork_rng(devices=[], enabled=generator is not None):
-            self.branch1 = _Branch()
-            self.branch2 = _Branch()
+            self.branch1 = _Branch(self.dilations)
+            self.branch2 = _Branch(self.dilations)
             self.dec1 = _ScalarBiasConv1x1(128, 64)
             self.dec2 = _ScalarBiasConv1x1(64, 32)
             self.dec3 = _ScalarBiasConv1x1(32, 1, bias_in_kernel=False)
@@ -149,7 +180,8 @@ class MaskGenerator(nn.Module):
         Parameters
         ----------
         x1, x2 : (B, 1, H, W) tensors
-            The two grey sources in [-1, 1] (see :func:`to_network_input`); H, W >= 2.
+            The two grey sources in [-1, 1] (see :func:`to_network_input`); H, W larger
+            than the largest dilation (2 for ``released``, 7 for ``dilated``: reflect padding).
 
         Returns
         -------

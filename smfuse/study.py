@@ -27,6 +27,20 @@ authors' protocol) and on pairs never trained on.
 The shipped default variant is chosen by a rule fixed before the study ran
 (:data:`SELECTION_RULE`), on data the headline is not reported on.
 
+Beyond the paper (:data:`PLUS_ARMS`, notebook 08): attempts at a learned mask that beats
+its own pseudo-label, trained on the same schedule and held-out split, from the same
+seeds. They are not part of the ablation study (notebook 06, :func:`finished_runs`,
+:func:`study_wall_time`); ``smfuse study --arms plus dilated`` trains them.
+
+=========  ==============================================================================
+arm        configuration
+=========  ==============================================================================
+plus       the dilated network (27x27 receptive field), paper variant, Lmap weight 1:
+           the ``plus`` configuration
+dilated    the dilated network, paper variant (Lmap 10): what the receptive field alone
+           does
+=========  ==============================================================================
+
 Runs are resumable: ``smfuse study`` skips every run whose weights are already in
 ``results/study/<arm>/seed-<k>/``, resumes an interrupted one from its checkpoint in the
 work folder, and copies each finished run's ``final.pt``, ``log.csv`` and
@@ -47,7 +61,7 @@ from pathlib import Path
 
 from .train import TrainConfig, get_config
 
-__all__ = ["Arm", "ARMS", "SEEDS", "STUDY_BASE", "SELECTION_RULE", "SHIPPED_ARMS", "RESULTS_DIR", "arm_config",
+__all__ = ["Arm", "ARMS", "PLUS_ARMS", "SEEDS", "STUDY_BASE", "SELECTION_RULE", "SHIPPED_ARMS", "RESULTS_DIR", "arm_config",
            "run_dir", "run_study", "finished_runs", "seed_runs", "seed_methods", "study_wall_time"]
 
 SEEDS = (0, 1, 2)
@@ -82,6 +96,20 @@ ARMS: dict[str, Arm] = {a.name: a for a in (
     Arm("g", "(d) in float32: the precision check", dict(variant="paper", precision="fp32")),
 )}
 
+#: Attempts beyond the paper (notebook 08); the first is the ``plus`` configuration.
+PLUS_ARMS: dict[str, Arm] = {a.name: a for a in (
+    Arm("plus", "dilated network (27x27), paper variant, Lmap weight 1: the plus configuration",
+        dict(variant="paper", arch="dilated", map_weight=1.0)),
+    Arm("dilated", "dilated network (27x27), paper variant (Lmap 10)", dict(variant="paper", arch="dilated")),
+)}
+_ALL_ARMS = {**ARMS, **PLUS_ARMS}
+
+
+def _check_arm(arm: str) -> None:
+    if arm not in _ALL_ARMS:
+        raise ValueError(f"unknown arm {arm!r}; choose from {', '.join(_ALL_ARMS)}")
+
+
 #: The arm whose configuration each shipped variant is trained with; ``smfuse/weights``
 #: holds seed 0 of it, and every number about a shipped variant is read over its seeds.
 SHIPPED_ARMS = {"code": "b", "paper": "d"}
@@ -91,10 +119,9 @@ RESULTS_DIR = Path(__file__).resolve().parents[1] / "results" / "study"
 
 
 def arm_config(arm: str, seed: int, **overrides) -> TrainConfig:
-    """The configuration of one run of the study."""
-    if arm not in ARMS:
-        raise ValueError(f"unknown arm {arm!r}; choose from {', '.join(ARMS)}")
-    return STUDY_BASE.replace(seed=seed, **ARMS[arm].overrides, **overrides)
+    """The configuration of one run of the study (an arm of :data:`ARMS` or :data:`PLUS_ARMS`)."""
+    _check_arm(arm)
+    return STUDY_BASE.replace(seed=seed, **_ALL_ARMS[arm].overrides, **overrides)
 
 
 def run_dir(root: str | os.PathLike, arm: str, seed: int) -> Path:
@@ -102,10 +129,13 @@ def run_dir(root: str | os.PathLike, arm: str, seed: int) -> Path:
     return Path(root) / arm / f"seed-{seed}"
 
 
-def finished_runs(results: str | os.PathLike) -> dict[tuple[str, int], Path]:
-    """The runs whose weights are in ``results`` (``(arm, seed) -> folder``)."""
+def finished_runs(results: str | os.PathLike, arms=None) -> dict[tuple[str, int], Path]:
+    """The runs whose weights are in ``results`` (``(arm, seed) -> folder``).
+
+    ``arms``: names to look for; default the ablation study's (:data:`ARMS`).
+    """
     out = {}
-    for arm in ARMS:
+    for arm in (ARMS if arms is None else arms):
         for d in sorted((Path(results) / arm).glob("seed-*")):
             if (d / "final.pt").is_file():
                 out[(arm, int(d.name.split("-", 1)[1]))] = d
@@ -118,13 +148,12 @@ def seed_runs(arm: str, results: str | os.PathLike | None = None) -> list[tuple[
     Parameters
     ----------
     arm : str
-        A key of :data:`ARMS` (e.g. ``SHIPPED_ARMS["paper"]``).
+        A key of :data:`ARMS` (e.g. ``SHIPPED_ARMS["paper"]``) or :data:`PLUS_ARMS`.
     results : path, optional
         Default :data:`RESULTS_DIR`.
     """
-    if arm not in ARMS:
-        raise ValueError(f"unknown arm {arm!r}; choose from {', '.join(ARMS)}")
-    runs = finished_runs(RESULTS_DIR if results is None else results)
+    _check_arm(arm)
+    runs = finished_runs(RESULTS_DIR if results is None else results, [arm])
     return sorted((s, d) for (a, s), d in runs.items() if a == arm)
 
 
@@ -197,7 +226,8 @@ def run_study(*, arms: list[str] | None = None, seeds: list[int] | None = None, 
     Parameters
     ----------
     arms, seeds : lists, optional
-        Default: all arms, seeds 0, 1, 2.
+        Default: the ablation arms (:data:`ARMS`), seeds 0, 1, 2; name arms of
+        :data:`PLUS_ARMS` to train those.
     jobs : int
         Runs side by side, each on ``torch.get_num_threads() // jobs`` threads.
     threads : int, optional
@@ -221,13 +251,12 @@ def run_study(*, arms: list[str] | None = None, seeds: list[int] | None = None, 
     arms = list(arms or ARMS)
     seeds = list(SEEDS if seeds is None else seeds)
     for a in arms:
-        if a not in ARMS:
-            raise ValueError(f"unknown arm {a!r}; choose from {', '.join(ARMS)}")
+        _check_arm(a)
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
     if threads is not None and threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
-    done = finished_runs(results)
+    done = finished_runs(results, arms)
     # seed-major: every arm gets its first seed before any arm its second
     todo = [(a, s) for s in seeds for a in arms if (a, s) not in done]
     echo(f"study: {len(todo)} run(s) to train, {len(arms) * len(seeds) - len(todo)} already in {results}")

@@ -114,3 +114,22 @@ def test_the_authors_zip_is_named_when_read_as_ours(tmp_path):
     with pytest.raises(CheckpointError, match=r"checkpoint\.zip: this is the authors' TensorFlow checkpoint; "
                                               r"load it with 'official:"):
         read_checkpoint(z)
+
+
+def test_the_architecture_travels_with_the_checkpoint(tmp_path):
+    torch.manual_seed(2)
+    net = MaskGenerator(arch="dilated")
+    f = save_checkpoint(tmp_path / "d.pt", net, meta={})
+    got, _ = load_checkpoint(f)
+    assert got.arch == "dilated" and read_checkpoint(f)["arch"] == "dilated"
+    x = torch.rand(1, 1, 30, 30)
+    assert torch.equal(got.logits(x, x.flip(-1)), net.eval().logits(x, x.flip(-1)))
+    # a file written before the architecture was recorded is the released network
+    payload = torch.load(f, weights_only=True)
+    del payload["arch"]
+    torch.save(payload, tmp_path / "old.pt")
+    assert load_checkpoint(tmp_path / "old.pt")[0].arch == "released"
+    payload["arch"] = "wide"
+    torch.save(payload, tmp_path / "bad.pt")
+    with pytest.raises(CheckpointError, match="bad.pt: unknown architecture 'wide'"):
+        load_checkpoint(tmp_path / "bad.pt")

@@ -130,3 +130,26 @@ def test_tiling_reserves_the_largest_tile_once():
 
     # the largest tile, [64, 134) with a halo of 4 on its inner side: 74 pixels, padded by 1
     assert _fast_logits(net).workspace_bytes == 176 * (74 + 2) * (74 + 2) * 4
+
+
+@pytest.mark.parametrize("shape", [(7, 7), (8, 31), (40, 50), (97, 64)])
+def test_dilated_architecture(shape, rng):
+    torch.manual_seed(7)
+    net = MaskGenerator(arch="dilated").eval()
+    x1, x2 = (torch.from_numpy(rng.uniform(-1, 1, (1, 1) + shape).astype(np.float32)) for _ in range(2))
+    _check_same(net, x1, x2)
+    with pytest.raises(ValueError, match="at least 7x7 for this architecture"):
+        FastLogits(net)(torch.zeros(1, 1, 6, 9), torch.zeros(1, 1, 6, 9))
+
+
+def test_dilated_tiling_equals_untiled_with_its_wider_halo():
+    torch.manual_seed(8)
+    net = MaskGenerator(arch="dilated").eval()
+    p = synthetic_pair(2, size=200)
+    g1, g2 = to_gray(p.a), to_gray(p.b)
+    full = predict_logits(net, g1, g2, tile=None)
+    for tile in (64, 27):  # 27 = 2 * 13 + 1, the smallest tile of a 27x27 receptive field
+        np.testing.assert_array_equal(predict_logits(net, g1, g2, tile=tile) > 0, full > 0)
+    with pytest.raises(ValueError, match="at least 27 pixels for this model"):
+        predict_logits(net, g1, g2, tile=26)
+    np.testing.assert_array_equal(predict_logits(net, g1, g2, tile=None, fast=False) > 0, full > 0)

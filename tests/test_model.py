@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from smfuse.model import MaskGenerator, binarize, to_network_input
+from smfuse.model import MaskGenerator, binarize, to_network_input, receptive_field
 
 
 def test_parameter_count_matches_the_release():
@@ -62,3 +62,46 @@ def test_binarize_and_straight_through():
 
 def test_network_input_range():
     assert to_network_input(torch.tensor([0.0, 0.5, 1.0])).tolist() == [-1.0, 0.0, 1.0]
+
+
+def test_dilated_receptive_field_is_27x27_with_the_same_parameters():
+    torch.manual_seed(0)
+    net = MaskGenerator(arch="dilated").double()
+    assert sum(p.numel() for p in net.parameters()) == 38339
+    assert net.receptive_field == receptive_field("dilated") == 27
+    assert [c.dilation for c in (net.branch1.conv1, net.branch1.conv2, net.branch1.conv3, net.branch1.conv4)] == \
+        [(1, 1), (2, 2), (4, 4), (6, 6)]
+    x1 = torch.zeros(1, 1, 61, 61, dtype=torch.float64, requires_grad=True)
+    x2 = torch.zeros(1, 1, 61, 61, dtype=torch.float64)
+    net.logits(x1, x2)[0, 0, 30, 30].backward()
+    nz = (x1.grad[0, 0].abs() > 0).nonzero()
+    assert nz[:, 0].min() == 17 and nz[:, 0].max() == 43  # 30 +- 13
+    assert nz[:, 1].min() == 17 and nz[:, 1].max() == 43
+
+
+def test_architectures_share_a_state_dict_and_unknown_ones_are_refused():
+    a, b = MaskGenerator(), MaskGenerator(arch="dilated")
+    assert {k: v.shape for k, v in a.state_dict().items()} == {k: v.shape for k, v in b.state_dict().items()}
+    b.load_state_dict(a.state_dict())
+    x = torch.rand(1, 1, 20, 20)
+    assert not torch.allclose(a.logits(x, x.flip(-1)), b.logits(x, x.flip(-1)))  # same weights, other network
+    with pytest.raises(ValueError, match="unknown architecture 'wide'"):
+        MaskGenerator(arch="wide")
+
+
+def test_scalar_bias_inside_the_kernel_equals_the_bias_added_after():
+    torch.manual_seed(3)
+    net = MaskGenerator().double()
+    with torch.no_grad():
+        for m in (net.dec1, net.dec2, net.dec3):
+            m.bias.fill_(0.3)
+    x = torch.rand(1, 128, 5, 5, dtype=torch.float64)
+    for m in (net.dec1, net.dec2):
+        assert m.bias_in_kernel
+        torch.testing.assert_close(m(x[:, :m.weight.shape[1]]),
+                                   torch.nn.functional.conv2d(x[:, :m.weight.shape[1]], m.weight) + m.bias)
+    assert not net.dec3.bias_in_kernel
+    # under bf16 autocast the output layer's bias is added in float32: MG keeps float32 resolution
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mg = MaskGenerator()(torch.rand(1, 1, 8, 8), torch.rand(1, 1, 8, 8))
+    assert mg.dtype == torch.float32

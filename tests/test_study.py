@@ -25,6 +25,18 @@ def test_arms_are_the_declared_configurations():
         arm_config("z", 0)
 
 
+def test_the_attempts_beyond_the_paper_are_the_plus_configuration_and_its_control():
+    from smfuse.study import PLUS_ARMS
+    from smfuse.train import get_config
+
+    assert list(PLUS_ARMS) == ["plus", "dilated"] and not set(PLUS_ARMS) & set(ARMS)
+    plus, dil = arm_config("plus", 1), arm_config("dilated", 1)
+    d, e = arm_config("d", 1), arm_config("e", 1)
+    assert plus == e.replace(arch="dilated") and dil == d.replace(arch="dilated")  # one change each
+    shared = ("steps", "lr", "lr_schedule", "precision", "batch_size", "patch_size", "variant", "map_weight", "arch")
+    assert all(getattr(plus, k) == getattr(get_config("plus"), k) for k in shared)
+
+
 def test_study_trains_what_is_missing_and_resumes(tmp_path):
     work, results = tmp_path / "work", tmp_path / "results"
     rows = run_study(arms=["a", "d"], seeds=[0], work=work, results=results, overrides=TINY, echo=lambda m: None)

@@ -107,7 +107,7 @@ def test_a_run_failing_before_its_first_checkpoint_leaves_no_folder(tmp_path, pa
     ("steps", 0, "steps must be a positive integer"), ("steps", -3, "steps must be a positive integer"),
     ("batch_size", 0, "batch_size"), ("lr", 0.0, "lr must be a positive"), ("variant", "both", "variant must be"),
     ("precision", "fp16", "precision must be"), ("stop_at", 9, "stop_at must be"), ("holdout", -1, "holdout"),
-    ("mi_weight", 0.0, "mi_weight"), ("map_weight", -1.0, "map_weight"),
+    ("mi_weight", 0.0, "mi_weight"), ("map_weight", -1.0, "map_weight"), ("arch", "wide", "arch must be one of"),
 ])
 def test_config_is_validated(field, value, match):
     with pytest.raises(ValueError, match=match):
@@ -189,3 +189,37 @@ def test_cosine_schedule():
     assert get_config("quick", lr=3e-3).lr_at(77) == 3e-3
     with pytest.raises(ValueError, match="lr_schedule"):
         get_config("quick", lr_schedule="step").lr_at(1)
+
+
+def test_the_dilated_architecture_trains_resumes_and_is_saved_as_such(tmp_path, pairs):
+    import json
+
+    from smfuse.checkpoint import load_checkpoint
+
+    cfg = get_config("plus", **TINY)
+    assert (cfg.arch, cfg.variant, cfg.map_weight, cfg.precision) == ("dilated", "paper", 1.0, "bf16")
+    cfg = cfg.replace(precision="fp32", lr_schedule="cosine")
+    whole = train(cfg, tmp_path / "whole", pairs=pairs, progress=False)
+    train(cfg.replace(stop_at=4), tmp_path / "r", pairs=pairs, progress=False)
+    resumed = train(cfg, tmp_path / "r", pairs=pairs, resume=True, progress=False)
+    for k, v in whole["model"].state_dict().items():
+        assert torch.equal(resumed["model"].state_dict()[k], v), k
+    model, _ = load_checkpoint(tmp_path / "r" / "final.pt")
+    assert model.arch == "dilated"
+    # a run saved before a configuration field existed resumes with that field's default
+    run = tmp_path / "old"
+    old = get_config("quick", **TINY)
+    train(old.replace(stop_at=2), run, pairs=pairs, progress=False)
+    from smfuse.checkpoint import read_checkpoint, save_checkpoint
+
+    state = read_checkpoint(run / "checkpoint.pt")
+    meta = state["meta"]
+    del meta["config"]["arch"]
+    m, _ = load_checkpoint(run / "checkpoint.pt")
+    opt = torch.optim.Adam(m.parameters())
+    opt.load_state_dict(state["optimizer"])
+    save_checkpoint(run / "checkpoint.pt", m, meta=meta, optimizer=opt, step=state["step"])
+    assert "arch" not in json.dumps(read_checkpoint(run / "checkpoint.pt")["meta"]["config"])
+    assert train(old, run, pairs=pairs, resume=True, progress=False)["steps"] == old.steps
+    with pytest.raises(ValueError, match="is a 'released' network but the configuration trains arch='dilated'"):
+        train(cfg.replace(init_from=str(run / "final.pt")), tmp_path / "ft", pairs=pairs, progress=False)
