@@ -7,6 +7,9 @@ Measures, each as the median of several runs after a warm-up run:
   cores, i.e. about 0.27 s per pair);
 * ``fuse.520x520_rgb.plain``: the same with ``fast=False`` (the model's own forward),
   for comparison;
+* ``fuse.520x520_rgb.dilated``: the same pair with the dilated architecture (the
+  ``plus`` configuration's network, notebook 08: 27x27 receptive field, the same
+  parameters), fast path (target: at least 1 MP/s as well);
 * ``fuse.520x520_grey.1thread``: the grey pair on one thread, what one core does
   (on a shared machine the second thread may find its core busy);
 * ``fuse.1040x1040_rgb``: a larger pair (the 520 pair tiled 2x2, 1.08 MP), fused in
@@ -46,13 +49,12 @@ TARGET_PEAK_MB = 2048.0
 LARGE = 4096
 
 
-def _model():
+def _model(arch: str = "released"):
     import torch
 
     from smfuse.model import MaskGenerator
 
-    torch.manual_seed(0)
-    return MaskGenerator().eval()
+    return MaskGenerator(generator=torch.Generator().manual_seed(0), arch=arch).eval()
 
 
 def _pairs():
@@ -140,17 +142,19 @@ def main(argv: list[str] | None = None) -> int:
     rows, ok = [], True
     for name, (a, b) in _pairs().items():
         mp = a.shape[0] * a.shape[1] / 1e6
-        variants = [("", True)] + ([(".plain", False)] if name == "520x520_rgb" else [])
-        for suffix, fast in variants:
-            med, times = time_median(lambda: fuse(a, b, model, tile=512, fast=fast), repeats=args.repeats)
+        variants = [("", True, model)] + ([(".plain", False, model), (".dilated", True, _model("dilated"))]
+                                          if name == "520x520_rgb" else [])
+        for suffix, fast, net in variants:
+            med, times = time_median(lambda: fuse(a, b, net, tile=512, fast=fast), repeats=args.repeats)
             rate = mp / med
             label = f"fuse.{name}{suffix}"
             print(f"{label:28s} {med:7.3f} s per pair (min {min(times):.3f}) = {rate:5.2f} MP/s")
-            if not suffix:
+            if fast:
                 ok &= rate >= TARGET_MP_S
             rows.append((label, rate, "MP/s", len(times),
                          f"median {med:.3f} s per {a.shape[0]}x{a.shape[1]} pair; "
-                         f"{'model.logits (fast=False)' if not fast else 'fast path'}; tile 512; {note_load}"))
+                         f"{'model.logits (fast=False)' if not fast else 'fast path'}; {net.arch} network; "
+                         f"tile 512; {note_load}"))
 
     # one thread: what one core does, whatever the other core is busy with
     a, b = _pairs()["520x520_grey"]

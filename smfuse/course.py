@@ -1,6 +1,6 @@
 """Teaching material in the notebooks: exercises, their solutions and checks; student copies.
 
-Each notebook 01-07 ends with two or three exercises. An exercise is three code cells, told apart by
+Each notebook 01-08 ends with one to three exercises. An exercise is three code cells, told apart by
 their cell tags:
 
 ``exercise``

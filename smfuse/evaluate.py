@@ -214,8 +214,9 @@ def _unpack(result: Any, pair: Pair, data_range: float | None = None) -> tuple[n
 
 
 def evaluate_method(dataset_name: str, fuse_fn: str | Callable[[np.ndarray, np.ndarray], Any], *,
-                    limit: int | None = None, out_csv: str | os.PathLike | None = None,
-                    progress: bool = True, data_range: float | None = None) -> pd.DataFrame:
+                    limit: int | None = None, names: Iterable[str] | None = None,
+                    out_csv: str | os.PathLike | None = None, progress: bool = True,
+                    data_range: float | None = None) -> pd.DataFrame:
     """Run a fusion method over a data set and score it.
 
     Parameters
@@ -232,6 +233,9 @@ def evaluate_method(dataset_name: str, fuse_fn: str | Callable[[np.ndarray, np.n
         ``uint8`` first (as a saved 8-bit result would be).
     limit : int, optional
         Use only the first ``limit`` pairs.
+    names : iterable of str, optional
+        Use only the pairs of these names (after ``limit``), in the set's order; a name
+        the set does not have is an error.
     out_csv : path, optional
         Also write the table there (atomically).
     progress : bool
@@ -264,6 +268,13 @@ def evaluate_method(dataset_name: str, fuse_fn: str | Callable[[np.ndarray, np.n
         raise ValueError(f"fuse_fn must be a method name or a callable fuse(a, b), got {type(fuse_fn).__name__}")
     data_range = check_data_range(data_range)
     pairs = load_dataset(dataset_name, limit=limit)
+    if names is not None:
+        wanted = [str(n) for n in names]
+        unknown = sorted(set(wanted) - {p.name for p in pairs})
+        if unknown:
+            raise ValueError(f"names: {dataset_name} has no pair {', '.join(unknown)}"
+                             f"{' among its first %d' % limit if limit else ''}")
+        pairs = [p for p in pairs if p.name in set(wanted)]
     rows = {}
     for pair in _progress(pairs, len(pairs), f"{dataset_name}: {name}", progress):
         fused, mask = _unpack(fuse_fn(pair.a, pair.b), pair, data_range)

@@ -62,7 +62,7 @@ from pathlib import Path
 from .train import TrainConfig, get_config
 
 __all__ = ["Arm", "ARMS", "PLUS_ARMS", "SEEDS", "STUDY_BASE", "SELECTION_RULE", "SHIPPED_ARMS", "RESULTS_DIR", "arm_config",
-           "run_dir", "run_study", "finished_runs", "seed_runs", "seed_methods", "study_wall_time"]
+           "run_dir", "run_study", "finished_runs", "seed_runs", "arm_methods", "seed_methods", "study_wall_time"]
 
 SEEDS = (0, 1, 2)
 
@@ -157,6 +157,19 @@ def seed_runs(arm: str, results: str | os.PathLike | None = None) -> list[tuple[
     return sorted((s, d) for (a, s), d in runs.items() if a == arm)
 
 
+def arm_methods(arm: str, results: str | os.PathLike | None = None, name: str | None = None) -> dict:
+    """The fusion methods of one arm's finished seeds, ``{seed: Method}``.
+
+    Each is a :func:`smfuse.methods.smfuse_method` named ``<name> seed <k>`` (``name``
+    defaults to ``arm <arm>``). Empty when the arm's runs are not in ``results``
+    (default :data:`RESULTS_DIR`).
+    """
+    from .methods import smfuse_method
+
+    label = name or f"arm {arm}"
+    return {s: smfuse_method(str(d / "final.pt"), name=f"{label} seed {s}") for s, d in seed_runs(arm, results)}
+
+
 def seed_methods(variant: str, results: str | os.PathLike | None = None) -> dict:
     """The fusion methods of a shipped variant's study seeds, ``{seed: Method}``.
 
@@ -166,12 +179,9 @@ def seed_methods(variant: str, results: str | os.PathLike | None = None) -> dict
     number about the shipped variant can be given as ``mean ± sd (n=K seeds)``. Empty when
     the study's runs are not in ``results``.
     """
-    from .methods import smfuse_method
-
     if variant not in SHIPPED_ARMS:
         raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(SHIPPED_ARMS)}")
-    return {s: smfuse_method(str(d / "final.pt"), name=f"smfuse_{variant} seed {s}")
-            for s, d in seed_runs(SHIPPED_ARMS[variant], results)}
+    return arm_methods(SHIPPED_ARMS[variant], results, name=f"smfuse_{variant}")
 
 
 def study_wall_time(results: str | os.PathLike | None = None, jobs: int = 2) -> dict:

@@ -28,6 +28,17 @@ def test_evaluate_method_rows_mean_and_ground_truth_columns():
     np.testing.assert_allclose(df.loc["mean"].to_numpy(), df.iloc[:-1].mean().to_numpy())
 
 
+def test_evaluate_method_on_named_pairs():
+    pairs = load_dataset("synthetic", limit=4)
+    want = [pairs[3].name, pairs[1].name]
+    df = ev.evaluate_method("synthetic", _average, names=want, progress=False)
+    assert list(df.index) == [pairs[1].name, pairs[3].name, "mean"]  # the set's order
+    full = ev.evaluate_method("synthetic", _average, limit=4, progress=False)
+    pd.testing.assert_series_equal(df.loc[pairs[3].name], full.loc[pairs[3].name])
+    with pytest.raises(ValueError, match="synthetic has no pair nope among its first 2"):
+        ev.evaluate_method("synthetic", _average, limit=2, names=["nope"], progress=False)
+
+
 def test_evaluate_method_scores_masks_when_given():
     pairs = load_dataset("synthetic", limit=2)  # the same pairs evaluate_method loads
 
