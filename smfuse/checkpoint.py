@@ -178,7 +178,7 @@ def read_checkpoint(path) -> dict:
     state = payload.get("state_dict")
     if not isinstance(state, dict):
         raise CheckpointError(f"{label}: no state_dict in the checkpoint")
-    template = MaskGenerator().state_dict()
+    template = MaskGenerator(arch=arch).state_dict()
     missing = sorted(template.keys() - state.keys())
     extra = sorted(state.keys() - template.keys())
     if missing or extra:

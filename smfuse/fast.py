@@ -173,6 +173,7 @@ class FastLogits:
         self.w_dec3 = model.dec3.weight.detach()[:, :, 0, 0].t().contiguous()
         self.b_dec = [model.dec1.bias.detach().clone(), model.dec2.bias.detach().clone(),
                       model.dec3.bias.detach().clone()]
+        self.w_vote = None if model.vote is None else model.vote.weight.detach().clone()
 
     @property
     def workspace_bytes(self) -> int:
@@ -273,4 +274,8 @@ class FastLogits:
             d = torch.mm(d, self.w_dec2).add_(bd2)
             F.leaky_relu(d, NEG_SLOPE, inplace=True)
             torch.addmm(bd3, d, self.w_dec3, out=z[s:e])
-        return z.view(1, 1, h + 2 * p, w + 2 * p)[:, :, p:p + h, p:p + w].contiguous()
+        z = z.view(1, 1, h + 2 * p, w + 2 * p)[:, :, p:p + h, p:p + w]
+        if self.w_vote is not None:  # the learned vote over the logits (dilated-vote)
+            r = self.w_vote.shape[-1] // 2
+            return F.conv2d(F.pad(z, (r, r, r, r), mode="reflect"), self.w_vote).contiguous()
+        return z.contiguous()

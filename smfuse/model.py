@@ -24,7 +24,12 @@ network, the same 38,339 parameters, with the four 3x3 convs of each branch dila
 1, 2, 4 and 6 (each padded by its dilation, reflect), so that it sees 27x27 pixels, the
 span of the guided block's decision (7x7 mean blur, then a guided filter of radius 5
 whose two box filters add 10 pixels a side). It is our departure, not the paper's
-(notebook 08).
+(notebook 08). ``dilated-vote`` adds one learned layer at the end: an 11x11 convolution
+of the logits ``z`` (one channel, no bias, reflect padding, started as the mean over the
+window; 121 parameters, 38,460 in all, receptive field 37x37), a vote of the network's
+own local decisions over the window the guided filter uses (radius 5), inside the
+network and trained with it. It targets the speckle the per-pixel decisions leave where
+the evidence is weak (notebook 08).
 """
 
 from __future__ import annotations
@@ -33,25 +38,28 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["MaskGenerator", "binarize", "to_network_input", "RECEPTIVE_FIELD", "ARCHS", "receptive_field"]
+__all__ = ["MaskGenerator", "binarize", "to_network_input", "RECEPTIVE_FIELD", "ARCHS", "VOTE", "receptive_field"]
 
 #: Dilation of conv1..conv4 of each branch, per architecture.
-ARCHS: dict[str, tuple[int, int, int, int]] = {"released": (1, 1, 1, 1), "dilated": (1, 2, 4, 6)}
+ARCHS: dict[str, tuple[int, int, int, int]] = {"released": (1, 1, 1, 1), "dilated": (1, 2, 4, 6),
+                                               "dilated-vote": (1, 2, 4, 6)}
+#: Side of the learned vote over the logits, for the architectures that have one.
+VOTE: dict[str, int] = {"dilated-vote": 11}
 RECEPTIVE_FIELD = 9  # of the released network: four 3x3 convs; the decoder is 1x1
 NEG_SLOPE = 0.2
 
 
 def receptive_field(arch: str = "released") -> int:
-    """Side of the receptive field of an architecture: ``1 + 2 * sum(dilations)``.
+    """Side of the receptive field of an architecture: ``1 + 2 * sum(dilations)`` (+ vote - 1).
 
     Examples
     --------
-    >>> receptive_field("released"), receptive_field("dilated")
-    (9, 27)
+    >>> receptive_field("released"), receptive_field("dilated"), receptive_field("dilated-vote")
+    (9, 27, 37)
     """
     if arch not in ARCHS:
         raise ValueError(f"unknown architecture {arch!r}; choose from {', '.join(ARCHS)}")
-    return 1 + 2 * sum(ARCHS[arch])
+    return 1 + 2 * sum(ARCHS[arch]) + VOTE.get(arch, 1) - 1
 
 
 class _Branch(nn.Module):
@@ -116,9 +124,9 @@ class MaskGenerator(nn.Module):
         Draw the initial weights from this generator instead of torch's global one
         (training passes one seeded by its configuration, so a run never depends on, or
         disturbs, the caller's random state).
-    arch : {'released', 'dilated'}
-        The architecture (:data:`ARCHS`): the same parameters either way, so a state
-        dict does not tell them apart; checkpoints record it.
+    arch : {'released', 'dilated', 'dilated-vote'}
+        The architecture (:data:`ARCHS`): ``released`` and ``dilated`` have the same
+        parameters, so a state dict does not tell them apart; checkpoints record it.
 
     Examples
     --------
@@ -143,6 +151,8 @@ class MaskGenerator(nn.Module):
             self.dec1 = _ScalarBiasConv1x1(128, 64)
             self.dec2 = _ScalarBiasConv1x1(64, 32)
             self.dec3 = _ScalarBiasConv1x1(32, 1, bias_in_kernel=False)
+            k = VOTE.get(arch)
+            self.vote = nn.Conv2d(1, 1, k, bias=False) if k else None
         if init == "authors":
             for p in self.parameters():
                 if p.ndim == 4:
@@ -151,6 +161,8 @@ class MaskGenerator(nn.Module):
                     nn.init.zeros_(p)
         elif generator is not None:
             self._reset_pytorch(generator)
+        if self.vote is not None:  # starts as the mean over its window, whatever the init
+            nn.init.constant_(self.vote.weight, 1.0 / self.vote.weight.numel())
 
     @torch.no_grad()
     def _reset_pytorch(self, generator: torch.Generator) -> None:
@@ -160,6 +172,8 @@ class MaskGenerator(nn.Module):
         biases: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (the decoder's scalar biases stay 0).
         """
         for m in self.modules():
+            if m is self.vote:
+                continue
             if isinstance(m, (nn.Conv2d, _ScalarBiasConv1x1)):
                 nn.init.kaiming_uniform_(m.weight, a=5 ** 0.5, generator=generator)
                 if isinstance(m, nn.Conv2d) and m.bias is not None:
@@ -172,7 +186,12 @@ class MaskGenerator(nn.Module):
         z = torch.cat([t for pair in zip(f1, f2) for t in pair], 1)
         z = F.leaky_relu(self.dec1(z), NEG_SLOPE, inplace=True)
         z = F.leaky_relu(self.dec2(z), NEG_SLOPE, inplace=True)
-        return self.dec3(z)
+        z = self.dec3(z)
+        if self.vote is not None:  # in float32 under autocast too, like the output layer's bias
+            r = self.vote.kernel_size[0] // 2
+            with torch.autocast(z.device.type, enabled=False):
+                z = self.vote(F.pad(z.to(self.vote.weight.dtype), (r, r, r, r), mode="reflect"))
+        return z
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
         """Continuous map MG.

@@ -39,6 +39,8 @@ plus       the dilated network (27x27 receptive field), paper variant, Lmap weig
            the ``plus`` configuration
 dilated    the dilated network, paper variant (Lmap 10): what the receptive field alone
            does
+vote       ``dilated`` with a learned 11x11 vote over the logits (``dilated-vote``): the
+           speckle of per-pixel decisions, removed inside the network
 =========  ==============================================================================
 
 Runs are resumable: ``smfuse study`` skips every run whose weights are already in
@@ -101,6 +103,8 @@ PLUS_ARMS: dict[str, Arm] = {a.name: a for a in (
     Arm("plus", "dilated network (27x27), paper variant, Lmap weight 1: the plus configuration",
         dict(variant="paper", arch="dilated", map_weight=1.0)),
     Arm("dilated", "dilated network (27x27), paper variant (Lmap 10)", dict(variant="paper", arch="dilated")),
+    Arm("vote", "dilated network with a learned 11x11 vote over its logits (37x37), paper variant (Lmap 10)",
+        dict(variant="paper", arch="dilated-vote")),
 )}
 _ALL_ARMS = {**ARMS, **PLUS_ARMS}
 

@@ -132,24 +132,29 @@ def test_tiling_reserves_the_largest_tile_once():
     assert _fast_logits(net).workspace_bytes == 176 * (74 + 2) * (74 + 2) * 4
 
 
+@pytest.mark.parametrize("arch", ["dilated", "dilated-vote"])
 @pytest.mark.parametrize("shape", [(7, 7), (8, 31), (40, 50), (97, 64)])
-def test_dilated_architecture(shape, rng):
+def test_dilated_architecture(shape, arch, rng):
     torch.manual_seed(7)
-    net = MaskGenerator(arch="dilated").eval()
+    net = MaskGenerator(arch=arch).eval()
+    if net.vote is not None:  # a vote that is not the plain mean
+        with torch.no_grad():
+            net.vote.weight.add_(torch.randn(net.vote.weight.shape, generator=torch.Generator().manual_seed(0)) * 0.01)
     x1, x2 = (torch.from_numpy(rng.uniform(-1, 1, (1, 1) + shape).astype(np.float32)) for _ in range(2))
     _check_same(net, x1, x2)
     with pytest.raises(ValueError, match="at least 7x7 for this architecture"):
         FastLogits(net)(torch.zeros(1, 1, 6, 9), torch.zeros(1, 1, 6, 9))
 
 
-def test_dilated_tiling_equals_untiled_with_its_wider_halo():
+@pytest.mark.parametrize("arch, field", [("dilated", 27), ("dilated-vote", 37)])
+def test_dilated_tiling_equals_untiled_with_its_wider_halo(arch, field):
     torch.manual_seed(8)
-    net = MaskGenerator(arch="dilated").eval()
+    net = MaskGenerator(arch=arch).eval()
     p = synthetic_pair(2, size=200)
     g1, g2 = to_gray(p.a), to_gray(p.b)
     full = predict_logits(net, g1, g2, tile=None)
-    for tile in (64, 27):  # 27 = 2 * 13 + 1, the smallest tile of a 27x27 receptive field
+    for tile in (64, field):  # the smallest tile: 2 * (field // 2) + 1 = the receptive field
         np.testing.assert_array_equal(predict_logits(net, g1, g2, tile=tile) > 0, full > 0)
-    with pytest.raises(ValueError, match="at least 27 pixels for this model"):
-        predict_logits(net, g1, g2, tile=26)
+    with pytest.raises(ValueError, match=f"at least {field} pixels for this model"):
+        predict_logits(net, g1, g2, tile=field - 1)
     np.testing.assert_array_equal(predict_logits(net, g1, g2, tile=None, fast=False) > 0, full > 0)

@@ -105,3 +105,18 @@ def test_scalar_bias_inside_the_kernel_equals_the_bias_added_after():
     with torch.autocast("cpu", dtype=torch.bfloat16):
         mg = MaskGenerator()(torch.rand(1, 1, 8, 8), torch.rand(1, 1, 8, 8))
     assert mg.dtype == torch.float32
+
+
+def test_the_vote_layer_starts_as_the_window_mean_and_widens_the_field_to_37():
+    net = MaskGenerator(arch="dilated-vote", generator=torch.Generator().manual_seed(0)).double()
+    assert sum(p.numel() for p in net.parameters()) == 38339 + 121
+    assert torch.equal(net.vote.weight, torch.full((1, 1, 11, 11), 1 / 121).double())  # made in float32
+    assert MaskGenerator().vote is None and "vote.weight" not in MaskGenerator().state_dict()
+    # the vote is the mean of the dilated network's logits over 11x11 (same branch and decoder weights)
+    bare = MaskGenerator(arch="dilated").double()
+    bare.load_state_dict({k: v for k, v in net.state_dict().items() if k != "vote.weight"})
+    x1, x2 = torch.rand(2, 1, 1, 40, 40, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    z = bare.logits(x1, x2)
+    want = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(z, (5, 5, 5, 5), mode="reflect"), 11, stride=1)
+    torch.testing.assert_close(net.logits(x1, x2), want)
+    assert receptive_field("dilated-vote") == 37

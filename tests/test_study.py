@@ -29,10 +29,11 @@ def test_the_attempts_beyond_the_paper_are_the_plus_configuration_and_its_contro
     from smfuse.study import PLUS_ARMS
     from smfuse.train import get_config
 
-    assert list(PLUS_ARMS) == ["plus", "dilated"] and not set(PLUS_ARMS) & set(ARMS)
+    assert list(PLUS_ARMS) == ["plus", "dilated", "vote"] and not set(PLUS_ARMS) & set(ARMS)
     plus, dil = arm_config("plus", 1), arm_config("dilated", 1)
     d, e = arm_config("d", 1), arm_config("e", 1)
     assert plus == e.replace(arch="dilated") and dil == d.replace(arch="dilated")  # one change each
+    assert arm_config("vote", 1) == dil.replace(arch="dilated-vote")
     shared = ("steps", "lr", "lr_schedule", "precision", "batch_size", "patch_size", "variant", "map_weight", "arch")
     assert all(getattr(plus, k) == getattr(get_config("plus"), k) for k in shared)
 
