@@ -269,12 +269,12 @@ def evaluate_method(dataset_name: str, fuse_fn: str | Callable[[np.ndarray, np.n
     data_range = check_data_range(data_range)
     pairs = load_dataset(dataset_name, limit=limit)
     if names is not None:
-        wanted = [str(n) for n in names]
-        unknown = sorted(set(wanted) - {p.name for p in pairs})
+        wanted = {str(n) for n in names}
+        unknown = sorted(wanted - {p.name for p in pairs})
         if unknown:
             raise ValueError(f"names: {dataset_name} has no pair {', '.join(unknown)}"
                              f"{' among its first %d' % limit if limit else ''}")
-        pairs = [p for p in pairs if p.name in set(wanted)]
+        pairs = [p for p in pairs if p.name in wanted]
     rows = {}
     for pair in _progress(pairs, len(pairs), f"{dataset_name}: {name}", progress):
         fused, mask = _unpack(fuse_fn(pair.a, pair.b), pair, data_range)

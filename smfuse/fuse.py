@@ -175,13 +175,13 @@ def predict_logits(model: MaskGenerator, g1: np.ndarray, g2: np.ndarray, *, tile
     return out
 
 
-def _largest_tile(starts: list[int], n: int, halo: int = HALO) -> int:
+def _largest_tile(starts: list[int], n: int, halo: int) -> int:
     """Largest extent, halo included, of the tiles starting at ``starts`` along a side of ``n``."""
     ends = starts[1:] + [n]
     return max(min(n, e + halo) - max(0, s - halo) for s, e in zip(starts, ends))
 
 
-def _merge_small(starts: list[int], n: int, halo: int = HALO) -> list[int]:
+def _merge_small(starts: list[int], n: int, halo: int) -> list[int]:
     if len(starts) > 1 and n - starts[-1] < 2 * halo + 1:
         starts = starts[:-1]
     return starts

@@ -22,15 +22,20 @@ def test_output_shape_and_range():
     assert mg.min() >= 0 and mg.max() <= 1
 
 
+def _gradient_support(net, size):
+    """(first row, last row, first column, last column) of the first source's pixels that reach
+    the centre logit of a size x size pair (float64, back-propagation)."""
+    net = net.double()
+    x1 = torch.zeros(1, 1, size, size, dtype=torch.float64, requires_grad=True)
+    x2 = torch.zeros(1, 1, size, size, dtype=torch.float64)
+    net.logits(x1, x2)[0, 0, size // 2, size // 2].backward()
+    nz = (x1.grad[0, 0].abs() > 0).nonzero()
+    return int(nz[:, 0].min()), int(nz[:, 0].max()), int(nz[:, 1].min()), int(nz[:, 1].max())
+
+
 def test_receptive_field_is_9x9():
     torch.manual_seed(0)
-    net = MaskGenerator().double()
-    x1 = torch.zeros(1, 1, 31, 31, dtype=torch.float64, requires_grad=True)
-    x2 = torch.zeros(1, 1, 31, 31, dtype=torch.float64)
-    net.logits(x1, x2)[0, 0, 15, 15].backward()
-    nz = (x1.grad[0, 0].abs() > 0).nonzero()
-    assert nz[:, 0].min() == 11 and nz[:, 0].max() == 19  # 15 +- 4
-    assert nz[:, 1].min() == 11 and nz[:, 1].max() == 19
+    assert _gradient_support(MaskGenerator(), 31) == (11, 19, 11, 19)  # 15 +- 4
 
 
 def test_branches_are_not_shared():
@@ -71,12 +76,7 @@ def test_dilated_receptive_field_is_27x27_with_the_same_parameters():
     assert net.receptive_field == receptive_field("dilated") == 27
     assert [c.dilation for c in (net.branch1.conv1, net.branch1.conv2, net.branch1.conv3, net.branch1.conv4)] == \
         [(1, 1), (2, 2), (4, 4), (6, 6)]
-    x1 = torch.zeros(1, 1, 61, 61, dtype=torch.float64, requires_grad=True)
-    x2 = torch.zeros(1, 1, 61, 61, dtype=torch.float64)
-    net.logits(x1, x2)[0, 0, 30, 30].backward()
-    nz = (x1.grad[0, 0].abs() > 0).nonzero()
-    assert nz[:, 0].min() == 17 and nz[:, 0].max() == 43  # 30 +- 13
-    assert nz[:, 1].min() == 17 and nz[:, 1].max() == 43
+    assert _gradient_support(net, 61) == (17, 43, 17, 43)  # 30 +- 13
 
 
 def test_architectures_share_a_state_dict_and_unknown_ones_are_refused():
@@ -120,3 +120,4 @@ def test_the_vote_layer_starts_as_the_window_mean_and_widens_the_field_to_37():
     want = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(z, (5, 5, 5, 5), mode="reflect"), 11, stride=1)
     torch.testing.assert_close(net.logits(x1, x2), want)
     assert receptive_field("dilated-vote") == 37
+    assert _gradient_support(net, 61) == (12, 48, 12, 48)  # 30 +- 18
