@@ -15,7 +15,10 @@ seconds in each run's ``log.csv``, and the wall times ``smfuse study`` itself wr
 * ``study.slowest_run`` (s): the longest single run;
 * ``study.measured_wall`` (s): the summed wall time of the runs ``smfuse study`` logged,
   divided by the number side by side (what the command took, evaluations and copying
-  included), when it logged any.
+  included), when it logged any;
+* ``study.one_command_wall`` (s): the wall time of the latest single ``smfuse study``
+  command that trained the whole study (every arm x seed) from nothing, from
+  ``results/study/study_commands.csv``; the figure the target is about, when one ran.
 
 The seconds of a run depend on what else ran on the machine: the notes give the number of
 runs behind each figure.
@@ -55,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     log = RESULTS_DIR / "study_runs.csv"
     if log.is_file():
         with open(log, newline="") as f:
-            logged = [r for r in csv.DictReader(f)]
+            logged = [r for r in csv.DictReader(f) if r["arm"] in ARMS]  # the ablation study alone
         if logged:
             jobs = max(int(r["jobs"]) for r in logged)
             total = sum(float(r["wall"]) for r in logged) / jobs
@@ -63,6 +66,20 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(("study.measured_wall", total, "s", len(logged),
                          f"wall time smfuse study --jobs {jobs} logged for {len(logged)} runs (evaluation and "
                          f"copying included) / {jobs}"))
+    commands = RESULTS_DIR / "study_commands.csv"
+    whole = []
+    if commands.is_file():
+        with open(commands, newline="") as f:
+            whole = [r for r in csv.DictReader(f) if r["whole_study"] == "True"]
+    if whole:
+        r = whole[-1]
+        print(f"one command trained the whole study ({r['runs']} runs, {r['jobs']} side by side, started "
+              f"{r['started']}): {float(r['wall']) / 3600:.2f} h wall")
+        rows.append(("study.one_command_wall", float(r["wall"]), "s", 1,
+                     f"one smfuse study --jobs {r['jobs']} command training all {r['runs']} runs from nothing "
+                     f"(started {r['started']})"))
+    else:
+        print("no single smfuse study command has trained the whole study yet: the figures above are sums of runs")
     if not args.no_record:
         for name, value, unit, n, notes in rows:
             p = record_result(name, value, unit, median_of=n, threads=args.jobs, notes=notes,

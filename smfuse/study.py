@@ -43,6 +43,13 @@ vote       ``dilated`` with a learned 11x11 vote over the logits (``dilated-vote
            speckle of per-pixel decisions, removed inside the network
 =========  ==============================================================================
 
+The convergence check (:data:`LONG_ARMS`, notebook 06): the arms whose MF/MI agreement
+had not settled at the common budget (a and f) are trained again from the same seeds
+for twice its steps. Every claim that reads an arm off the common budget is then read
+again at the doubled one, and an arm counts as converged when doubling the budget
+moves none of the scores its claims read; ``smfuse study --arms a-long f-long`` trains
+them. Like the plus arms they are not part of :func:`study_wall_time`.
+
 Runs are resumable: ``smfuse study`` skips every run whose weights are already in
 ``results/study/<arm>/seed-<k>/``, resumes an interrupted one from its checkpoint in the
 work folder, and copies each finished run's ``final.pt``, ``log.csv`` and
@@ -63,7 +70,7 @@ from pathlib import Path
 
 from .train import TrainConfig, get_config
 
-__all__ = ["Arm", "ARMS", "PLUS_ARMS", "SEEDS", "STUDY_BASE", "SELECTION_RULE", "SHIPPED_ARMS", "RESULTS_DIR", "arm_config",
+__all__ = ["Arm", "ARMS", "PLUS_ARMS", "LONG_ARMS", "SEEDS", "STUDY_BASE", "SELECTION_RULE", "SHIPPED_ARMS", "RESULTS_DIR", "arm_config",
            "run_dir", "run_study", "finished_runs", "seed_runs", "arm_methods", "seed_methods", "study_wall_time"]
 
 SEEDS = (0, 1, 2)
@@ -106,7 +113,11 @@ PLUS_ARMS: dict[str, Arm] = {a.name: a for a in (
     Arm("vote", "dilated network with a learned 11x11 vote over its logits (37x37), paper variant (Lmap 10)",
         dict(variant="paper", arch="dilated-vote")),
 )}
-_ALL_ARMS = {**ARMS, **PLUS_ARMS}
+#: The convergence check: arms a and f at twice the common budget (same seeds, same schedule shape).
+LONG_ARMS: dict[str, Arm] = {f"{k}-long": Arm(f"{k}-long", f"({k}) at twice the common budget ({2 * STUDY_BASE.steps} steps)",
+                                              dict(ARMS[k].overrides, steps=2 * STUDY_BASE.steps))
+                             for k in ("a", "f")}
+_ALL_ARMS = {**ARMS, **PLUS_ARMS, **LONG_ARMS}
 
 
 def _check_arm(arm: str) -> None:
@@ -123,9 +134,12 @@ RESULTS_DIR = Path(__file__).resolve().parents[1] / "results" / "study"
 
 
 def arm_config(arm: str, seed: int, **overrides) -> TrainConfig:
-    """The configuration of one run of the study (an arm of :data:`ARMS` or :data:`PLUS_ARMS`)."""
+    """The configuration of one run of the study (an arm of :data:`ARMS`, :data:`PLUS_ARMS` or :data:`LONG_ARMS`).
+
+    ``overrides`` change the arm's own settings too (the tests shrink every arm this way).
+    """
     _check_arm(arm)
-    return STUDY_BASE.replace(seed=seed, **_ALL_ARMS[arm].overrides, **overrides)
+    return STUDY_BASE.replace(seed=seed, **{**_ALL_ARMS[arm].overrides, **overrides})
 
 
 def run_dir(root: str | os.PathLike, arm: str, seed: int) -> Path:
@@ -259,6 +273,13 @@ def run_study(*, arms: list[str] | None = None, seeds: list[int] | None = None, 
     -------
     list of dict
         One row per run trained now: arm, seed, seconds (training), wall, resumed.
+
+    Notes
+    -----
+    Each run's row is appended to ``results/study_runs.csv``; the command itself to
+    ``results/study_commands.csv`` (start, arms, seeds, runs, jobs, wall seconds, and
+    ``whole_study``: whether this one command trained every run of :data:`ARMS` x
+    :data:`SEEDS` from nothing, so that its wall time is the study's).
     """
     import torch
 
@@ -279,6 +300,7 @@ def run_study(*, arms: list[str] | None = None, seeds: list[int] | None = None, 
     if threads is None:
         threads = max(1, torch.get_num_threads() // jobs) if jobs > 1 else None
     rows, t0 = [], time.perf_counter()
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     if jobs == 1:
         for a, s in todo:
             rows.append(_one(a, s, str(work), str(results), threads, overrides or {}))
@@ -298,5 +320,15 @@ def run_study(*, arms: list[str] | None = None, seeds: list[int] | None = None, 
             w.writeheader()
         for r in rows:
             w.writerow({**r, "seconds": f"{r['seconds']:.1f}", "wall": f"{r['wall']:.1f}", "jobs": jobs})
+    commands = Path(results) / "study_commands.csv"
+    new = not commands.exists()
+    whole = (set(arms) == set(ARMS) and set(seeds) == set(SEEDS) and len(todo) == len(ARMS) * len(SEEDS)
+             and not any(r["resumed"] for r in rows))
+    with open(commands, "a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["started", "arms", "seeds", "runs", "jobs", "threads", "wall", "whole_study"])
+        if new:
+            w.writeheader()
+        w.writerow({"started": started, "arms": " ".join(arms), "seeds": " ".join(map(str, seeds)), "runs": len(rows),
+                    "jobs": jobs, "threads": threads or "", "wall": f"{wall:.1f}", "whole_study": whole})
     echo(f"study: {len(rows)} run(s) in {wall:.0f} s wall ({jobs} side by side)")
     return rows

@@ -111,3 +111,37 @@ def test_study_threads_are_checked_and_recorded(tmp_path):
     run_study(arms=["c"], seeds=[0], threads=1, work=tmp_path / "w", results=tmp_path / "r", overrides=TINY,
               echo=lambda m: None)
     assert read_checkpoint(tmp_path / "r" / "c" / "seed-0" / "final.pt")["meta"]["config"]["threads"] == 1
+
+
+def test_the_convergence_check_is_arms_a_and_f_at_twice_the_budget(tmp_path):
+    from smfuse.study import LONG_ARMS
+
+    assert list(LONG_ARMS) == ["a-long", "f-long"] and not set(LONG_ARMS) & set(ARMS)
+    for k in "af":
+        long, short = arm_config(f"{k}-long", 1), arm_config(k, 1)
+        assert long.steps == 2 * short.steps == 6000
+        assert long.replace(steps=short.steps) == short  # nothing else changes
+    # overrides win over an arm's own settings (the tests shrink the long arms too)
+    assert arm_config("a-long", 0, **TINY).steps == TINY["steps"]
+    run_study(arms=["a-long", "c"], seeds=[0], work=tmp_path / "w", results=tmp_path / "r", overrides=TINY,
+              echo=lambda m: None)
+    assert set(finished_runs(tmp_path / "r")) == {("c", 0)}  # the ablation study alone by default
+    assert set(finished_runs(tmp_path / "r", arms=LONG_ARMS)) == {("a-long", 0)}
+
+
+def test_each_study_command_records_its_wall_time(tmp_path, monkeypatch):
+    from smfuse import study
+
+    run_study(arms=["c"], seeds=[0], jobs=1, work=tmp_path / "w", results=tmp_path / "r", overrides=TINY,
+              echo=lambda m: None)
+    monkeypatch.setattr(study, "ARMS", {k: study.ARMS[k] for k in "cd"})
+    monkeypatch.setattr(study, "SEEDS", (0, 1))
+    run_study(work=tmp_path / "w", results=tmp_path / "r", overrides=TINY, echo=lambda m: None)  # 3 left
+    run_study(work=tmp_path / "w2", results=tmp_path / "r2", overrides=TINY, echo=lambda m: None)  # all 4
+    rows = list(csv.DictReader(open(tmp_path / "r" / "study_commands.csv")))
+    assert [(r["arms"], r["seeds"], r["runs"], r["whole_study"]) for r in rows] == [
+        ("c", "0", "1", "False"), ("c d", "0 1", "3", "False")]  # the second command did not train all of it
+    (whole,) = list(csv.DictReader(open(tmp_path / "r2" / "study_commands.csv")))
+    assert (whole["runs"], whole["whole_study"], whole["jobs"]) == ("4", "True", "1")
+    runs = list(csv.DictReader(open(tmp_path / "r2" / "study_runs.csv")))
+    assert float(whole["wall"]) >= sum(float(r["wall"]) for r in runs) * 0.99  # one after another
