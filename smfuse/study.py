@@ -43,12 +43,13 @@ vote       ``dilated`` with a learned 11x11 vote over the logits (``dilated-vote
            speckle of per-pixel decisions, removed inside the network
 =========  ==============================================================================
 
-The convergence check (:data:`LONG_ARMS`, notebook 06): the arms whose MF/MI agreement
-had not settled at the common budget (a and f) are trained again from the same seeds
-for twice its steps. Every claim that reads an arm off the common budget is then read
-again at the doubled one, and an arm counts as converged when doubling the budget
-moves none of the scores its claims read; ``smfuse study --arms a-long f-long`` trains
-them. Like the plus arms they are not part of :func:`study_wall_time`.
+The convergence check (:data:`BUDGET_ARMS`, notebook 06): an arm has converged at a
+budget of B steps when the run at B/2 steps (same seeds, same schedule shape) scores
+the same, within a tolerance, as the run at B. Arms b-e are trained again at half the
+common budget (``b-half`` .. ``e-half``, 1500 steps); arms a and f, whose MF/MI agreement
+had not settled at the common budget, at twice it (``a-long``, ``f-long``, 6000 steps).
+``smfuse study --arms a-long f-long b-half c-half d-half e-half`` trains them. Like the
+plus arms they are not part of :func:`study_wall_time`.
 
 Runs are resumable: ``smfuse study`` skips every run whose weights are already in
 ``results/study/<arm>/seed-<k>/``, resumes an interrupted one from its checkpoint in the
@@ -70,7 +71,7 @@ from pathlib import Path
 
 from .train import TrainConfig, get_config
 
-__all__ = ["Arm", "ARMS", "PLUS_ARMS", "LONG_ARMS", "SEEDS", "STUDY_BASE", "SELECTION_RULE", "SHIPPED_ARMS", "RESULTS_DIR", "arm_config",
+__all__ = ["Arm", "ARMS", "PLUS_ARMS", "BUDGET_ARMS", "SEEDS", "STUDY_BASE", "SELECTION_RULE", "SHIPPED_ARMS", "RESULTS_DIR", "arm_config",
            "run_dir", "run_study", "finished_runs", "seed_runs", "arm_methods", "seed_methods", "study_wall_time"]
 
 SEEDS = (0, 1, 2)
@@ -113,11 +114,15 @@ PLUS_ARMS: dict[str, Arm] = {a.name: a for a in (
     Arm("vote", "dilated network with a learned 11x11 vote over its logits (37x37), paper variant (Lmap 10)",
         dict(variant="paper", arch="dilated-vote")),
 )}
-#: The convergence check: arms a and f at twice the common budget (same seeds, same schedule shape).
-LONG_ARMS: dict[str, Arm] = {f"{k}-long": Arm(f"{k}-long", f"({k}) at twice the common budget ({2 * STUDY_BASE.steps} steps)",
-                                              dict(ARMS[k].overrides, steps=2 * STUDY_BASE.steps))
-                             for k in ("a", "f")}
-_ALL_ARMS = {**ARMS, **PLUS_ARMS, **LONG_ARMS}
+#: The convergence check: arms a and f at twice the common budget, b-e at half of it
+#: (same seeds, same schedule shape; see the module docstring).
+BUDGET_ARMS: dict[str, Arm] = {
+    **{f"{k}-long": Arm(f"{k}-long", f"({k}) at twice the common budget ({2 * STUDY_BASE.steps} steps)",
+                        dict(ARMS[k].overrides, steps=2 * STUDY_BASE.steps)) for k in ("a", "f")},
+    **{f"{k}-half": Arm(f"{k}-half", f"({k}) at half the common budget ({STUDY_BASE.steps // 2} steps)",
+                        dict(ARMS[k].overrides, steps=STUDY_BASE.steps // 2)) for k in ("b", "c", "d", "e")},
+}
+_ALL_ARMS = {**ARMS, **PLUS_ARMS, **BUDGET_ARMS}
 
 
 def _check_arm(arm: str) -> None:
@@ -134,7 +139,7 @@ RESULTS_DIR = Path(__file__).resolve().parents[1] / "results" / "study"
 
 
 def arm_config(arm: str, seed: int, **overrides) -> TrainConfig:
-    """The configuration of one run of the study (an arm of :data:`ARMS`, :data:`PLUS_ARMS` or :data:`LONG_ARMS`).
+    """The configuration of one run of the study (an arm of :data:`ARMS`, :data:`PLUS_ARMS` or :data:`BUDGET_ARMS`).
 
     ``overrides`` change the arm's own settings too (the tests shrink every arm this way).
     """

@@ -113,20 +113,22 @@ def test_study_threads_are_checked_and_recorded(tmp_path):
     assert read_checkpoint(tmp_path / "r" / "c" / "seed-0" / "final.pt")["meta"]["config"]["threads"] == 1
 
 
-def test_the_convergence_check_is_arms_a_and_f_at_twice_the_budget(tmp_path):
-    from smfuse.study import LONG_ARMS
+def test_the_convergence_check_doubles_a_and_f_and_halves_b_to_e(tmp_path):
+    from smfuse.study import BUDGET_ARMS
 
-    assert list(LONG_ARMS) == ["a-long", "f-long"] and not set(LONG_ARMS) & set(ARMS)
-    for k in "af":
-        long, short = arm_config(f"{k}-long", 1), arm_config(k, 1)
-        assert long.steps == 2 * short.steps == 6000
-        assert long.replace(steps=short.steps) == short  # nothing else changes
-    # overrides win over an arm's own settings (the tests shrink the long arms too)
+    assert list(BUDGET_ARMS) == ["a-long", "f-long", "b-half", "c-half", "d-half", "e-half"]
+    assert not set(BUDGET_ARMS) & set(ARMS)
+    for name in BUDGET_ARMS:
+        k, kind = name.split("-")
+        check, base = arm_config(name, 1), arm_config(k, 1)
+        assert check.steps == {"long": 6000, "half": 1500}[kind]
+        assert check.replace(steps=base.steps) == base  # nothing else changes
+    # overrides win over an arm's own settings (the tests shrink the budget arms too)
     assert arm_config("a-long", 0, **TINY).steps == TINY["steps"]
     run_study(arms=["a-long", "c"], seeds=[0], work=tmp_path / "w", results=tmp_path / "r", overrides=TINY,
               echo=lambda m: None)
     assert set(finished_runs(tmp_path / "r")) == {("c", 0)}  # the ablation study alone by default
-    assert set(finished_runs(tmp_path / "r", arms=LONG_ARMS)) == {("a-long", 0)}
+    assert set(finished_runs(tmp_path / "r", arms=BUDGET_ARMS)) == {("a-long", 0)}
 
 
 def test_each_study_command_records_its_wall_time(tmp_path, monkeypatch):
