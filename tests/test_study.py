@@ -146,4 +146,5 @@ def test_each_study_command_records_its_wall_time(tmp_path, monkeypatch):
     (whole,) = list(csv.DictReader(open(tmp_path / "r2" / "study_commands.csv")))
     assert (whole["runs"], whole["whole_study"], whole["jobs"]) == ("4", "True", "1")
     runs = list(csv.DictReader(open(tmp_path / "r2" / "study_runs.csv")))
-    assert float(whole["wall"]) >= sum(float(r["wall"]) for r in runs) * 0.99  # one after another
+    # one after another: the command's wall covers its runs' (each rounded to 0.1 s in the files)
+    assert float(whole["wall"]) >= sum(float(r["wall"]) for r in runs) - 0.05 * (len(runs) + 1)
