@@ -1,6 +1,6 @@
 """What the training study costs: its wall time on 2 cores, read from the committed runs.
 
-    python benchmarks/study_cost.py [--jobs 2] [--no-record]
+    python benchmarks/study_cost.py [--jobs 2] [--results results/study] [--no-record]
 
 Reads ``results/study`` (every finished arm x seed of :mod:`smfuse.study`): the training
 seconds in each run's ``log.csv``, and the wall times ``smfuse study`` itself wrote to
@@ -38,12 +38,15 @@ from _common import machine_description, record_result  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobs", type=int, default=2, help="runs side by side (default 2: one per core)")
+    ap.add_argument("--results", type=Path, default=None,
+                    help="the study's results folder (default results/study; e.g. runs/timed for a timed rerun)")
     ap.add_argument("--no-record", action="store_true", help="do not write results/benchmarks.csv")
     args = ap.parse_args(argv)
 
     from smfuse.study import ARMS, RESULTS_DIR, SEEDS, study_wall_time
 
-    w = study_wall_time(RESULTS_DIR, jobs=args.jobs)
+    results = args.results or RESULTS_DIR
+    w = study_wall_time(results, jobs=args.jobs)
     want = len(ARMS) * len(SEEDS)
     print(f"study: {w['runs']} of {want} runs; {w['train_seconds']:.0f} s of training in all; "
           f"{w['wall_seconds'] / 3600:.2f} h wall at {args.jobs} side by side (target <= 3 h); "
@@ -55,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             ("study.wall_time_median_run", w["median_run"] * want / args.jobs, "s", w["runs"],
              f"median run ({w['median_run']:.0f} s of {w['runs']}) x {want} runs / {args.jobs} side by side"),
             ("study.slowest_run", w["slowest_run"], "s", w["runs"], "the longest single run; one core")]
-    log = RESULTS_DIR / "study_runs.csv"
+    log = results / "study_runs.csv"
     if log.is_file():
         with open(log, newline="") as f:
             logged = [r for r in csv.DictReader(f) if r["arm"] in ARMS]  # the ablation study alone
@@ -66,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(("study.measured_wall", total, "s", len(logged),
                          f"wall time smfuse study --jobs {jobs} logged for {len(logged)} runs (evaluation and "
                          f"copying included) / {jobs}"))
-    commands = RESULTS_DIR / "study_commands.csv"
+    commands = results / "study_commands.csv"
     whole = []
     if commands.is_file():
         with open(commands, newline="") as f:

@@ -131,7 +131,7 @@ def test_the_convergence_check_doubles_a_and_f_and_halves_b_to_e(tmp_path):
     assert set(finished_runs(tmp_path / "r", arms=BUDGET_ARMS)) == {("a-long", 0)}
 
 
-def test_each_study_command_records_its_wall_time(tmp_path, monkeypatch):
+def test_each_study_command_records_its_wall_time(tmp_path, monkeypatch, capsys):
     from smfuse import study
 
     run_study(arms=["c"], seeds=[0], jobs=1, work=tmp_path / "w", results=tmp_path / "r", overrides=TINY,
@@ -148,3 +148,15 @@ def test_each_study_command_records_its_wall_time(tmp_path, monkeypatch):
     runs = list(csv.DictReader(open(tmp_path / "r2" / "study_runs.csv")))
     # one after another: the command's wall covers its runs' (each rounded to 0.1 s in the files)
     assert float(whole["wall"]) >= sum(float(r["wall"]) for r in runs) - 0.05 * (len(runs) + 1)
+    # and the benchmark reports it as the study's one-command wall time
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("study_cost", Path(__file__).parents[1] / "benchmarks" / "study_cost.py")
+    cost = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cost)
+    capsys.readouterr()
+    assert cost.main(["--results", str(tmp_path / "r2"), "--no-record"]) == 0
+    assert "one command trained the whole study (4 runs, 1 side by side" in capsys.readouterr().out
+    cost.main(["--results", str(tmp_path / "r"), "--no-record"])
+    assert "no single smfuse study command has trained the whole study yet" in capsys.readouterr().out
