@@ -21,7 +21,10 @@ CSV tables and ``claims.json``. The run stops at the first failing notebook, nam
 the failing cell's error; the failed notebook is kept as ``NN-name.FAILED.ipynb`` so that
 it cannot pass for a finished result. ``OUT/SUMMARY.md`` then lists every claim of the
 paper with our measurement, the measurement with the authors' weights, the published
-number and the file holding the evidence, and the wall time of each notebook.
+number and the file holding the evidence, and the wall time of each notebook. ``--only``
+into a folder that holds a whole earlier run of the same profile reruns the named
+notebooks and keeps the others' results, so that the summary stays whole and says which
+notebooks ran now.
 
 Profiles: ``quick`` (minutes on a laptop CPU: subsets of the data, tiny training runs) and
 ``full`` (the shipped weights, every pair, every baseline; about 20 minutes on 2 cores).
@@ -78,6 +81,7 @@ class _Record:
     status: str  # "ok", "FAILED", "not run"
     seconds: float | None = None
     error: str = ""
+    kept: bool = False  # "ok" from an earlier run in the same folder (see _earlier_records)
 
 
 # ----------------------------------------------------------------------------- selection
@@ -326,6 +330,11 @@ def write_summary(out: Path, records: list[_Record], profile: str, *, partial: b
     if failed:
         lines += [f"**FAILED at {failed[0].name}:** {_md(failed[0].error)}. Later notebooks did not run; "
                   "results below are incomplete.", ""]
+    elif any(r.kept for r in records):
+        ran = [r.name for r in records if not r.kept]
+        lines += [f"All {len(records)} notebooks' results are here: {', '.join(ran)} ran now; the others are kept "
+                  f"from the earlier {profile} run in this folder (each notebook's folder holds the run it comes "
+                  "from; run without `--only` to rerun them all).", ""]
     else:
         lines += [f"All {len(records)} notebooks ran.", ""]
     claims = [(r.name, c) for r in records if r.status == "ok" for c in load_claims(out / r.name)]
@@ -353,7 +362,7 @@ def write_summary(out: Path, records: list[_Record], profile: str, *, partial: b
     lines += ["", "## Wall time", "", "| notebook | status | seconds |", "|---|---|---:|"]
     for r in records:
         secs = f"{r.seconds:.1f}" if r.seconds is not None else ""
-        lines.append(f"| {r.name} | {r.status} | {secs} |")
+        lines.append(f"| {r.name} | {r.status}{' (earlier run)' if r.kept else ''} | {secs} |")
     total = sum(r.seconds or 0 for r in records)
     lines += [f"| **total** | | **{total:.1f}** |", ""]
     path = out / "SUMMARY.md"
@@ -430,12 +439,44 @@ def run(profile: str = "quick", out: str | os.PathLike | None = None, only=None,
                 f"    executed notebook: {_shown(nb_out / (path.stem + '.FAILED.ipynb'))}")
             status = 1
             break
-    partial = len(paths) < len(list_notebooks(notebooks))
+    everything = [p.stem for p in list_notebooks(notebooks)]
+    if len(paths) < len(everything) and status == 0:
+        records = _earlier_records(out, profile, everything, records)
+    partial = len(records) < len(everything)
     summary = write_summary(out, records, profile, partial=partial)
     log(f"{'FAILED' if status else 'done'}: {sum(r.status == 'ok' for r in records)}/{len(records)} notebooks in "
         f"{time.perf_counter() - t_all:.1f} s; summary: {_shown(summary)}")
     log(f"results written to {_shown(out)}")
     return status
+
+
+def _earlier_records(out: Path, profile: str, everything: list[str], records: list[_Record]) -> list[_Record]:
+    """The records of a summary that keeps an earlier run's other notebooks.
+
+    When ``--only`` reruns some notebooks into a folder that holds a whole earlier run of
+    the same profile (its ``SUMMARY.md`` and ``timings.csv``), the summary stays whole:
+    the notebooks run now, and the earlier results of the others, each marked as kept.
+    Without such a run (another profile, a failed notebook, missing claims) only the
+    notebooks run now are summarised.
+    """
+    summary, timings = out / "SUMMARY.md", out / "timings.csv"
+    if not (summary.is_file() and timings.is_file()):
+        return records
+    if f"Profile **{profile}**;" not in summary.read_text():
+        return records
+    with open(timings, newline="") as f:
+        earlier = {r["notebook"]: r for r in csv.DictReader(f)}
+    now = {r.name: r for r in records}
+    merged = []
+    for name in everything:
+        if name in now:
+            merged.append(now[name])
+        elif (name in earlier and earlier[name]["status"] == "ok" and (out / name / "claims.json").is_file()):
+            secs = earlier[name]["seconds"]
+            merged.append(_Record(name, "ok", float(secs) if secs else None, kept=True))
+        else:
+            return records
+    return merged
 
 
 def _shown(path: Path) -> str:

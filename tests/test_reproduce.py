@@ -161,3 +161,22 @@ def test_a_real_notebook_refuses_a_bad_profile_in_its_first_cell(tmp_path):
     with pytest.raises(reproduce.NotebookFailed, match=r"cell 3 .*ValueError: parameter profile must be one of "
                                                        r"'quick', 'full', got 'medium'"):
         reproduce.run_notebook(path, tmp_path / "o", profile="medium")
+
+
+@pytest.mark.slow
+def test_rerunning_one_notebook_keeps_the_others_results_in_the_summary(nbdir, tmp_path):
+    for n in ("01-a", "02-b"):
+        _notebook(nbdir, n, WRITE_CLAIM.replace("NAME", f'"{n}"').replace("a claim", f"claim of {n}"))
+    out = tmp_path / "results"
+    assert reproduce.run(profile="full", out=out, notebooks=nbdir, log=lambda s: None) == 0
+    first = (out / "01-a" / "01-a.ipynb").read_bytes()
+    assert reproduce.run(profile="full", out=out, only=["02"], notebooks=nbdir, log=lambda s: None) == 0
+    summary = (out / "SUMMARY.md").read_text()
+    assert "All 2 notebooks' results are here: 02-b ran now; the others are kept" in summary
+    assert "claim of 01-a" in summary and "claim of 02-b" in summary
+    assert "| 01-a | ok (earlier run) |" in summary and "| 02-b | ok |" in summary
+    assert (out / "01-a" / "01-a.ipynb").read_bytes() == first  # untouched
+    # another profile's folder is not merged: the summary names only what ran
+    assert reproduce.run(profile="quick", out=out, only=["02"], notebooks=nbdir, log=lambda s: None) == 0
+    summary = (out / "SUMMARY.md").read_text()
+    assert "Only the selected notebooks ran (02-b)" in summary and "claim of 01-a" not in summary
