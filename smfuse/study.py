@@ -281,8 +281,8 @@ def run_study(*, arms: list[str] | None = None, seeds: list[int] | None = None, 
 
     Notes
     -----
-    Each run's row is appended to ``results/study_runs.csv``; the command itself to
-    ``results/study_commands.csv`` (start, arms, seeds, runs, jobs, wall seconds, and
+    Each run's row is appended to ``study_runs.csv`` in ``results``; the command itself to
+    ``study_commands.csv`` there (start, arms, seeds, runs, jobs, wall seconds, and
     ``whole_study``: whether this one command trained every run of :data:`ARMS` x
     :data:`SEEDS` from nothing, so that its wall time is the study's).
     """
