@@ -251,6 +251,16 @@ def _one(arm: str, seed: int, work: str, results: str, threads: int | None, over
     return {"arm": arm, "seed": seed, "seconds": seconds, "wall": time.perf_counter() - t0, "resumed": resume}
 
 
+def _append_rows(path: Path, fieldnames: list[str], rows: list[dict]) -> None:
+    """Append ``rows`` to the CSV file ``path``, writing its header first if the file is new."""
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fieldnames)
+        if new:
+            w.writeheader()
+        w.writerows(rows)
+
+
 def run_study(*, arms: list[str] | None = None, seeds: list[int] | None = None, jobs: int = 1,
               threads: int | None = None, work: str | os.PathLike = "runs/study",
               results: str | os.PathLike = "results/study", overrides: dict | None = None, echo=print) -> list[dict]:
@@ -317,23 +327,13 @@ def run_study(*, arms: list[str] | None = None, seeds: list[int] | None = None, 
                 rows.append(f.result())
                 echo(f"study: arm {rows[-1]['arm']} seed {rows[-1]['seed']} done in {rows[-1]['wall']:.0f} s")
     wall = time.perf_counter() - t0
-    log = Path(results) / "study_runs.csv"
-    new = not log.exists()
-    with open(log, "a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["arm", "seed", "seconds", "wall", "resumed", "jobs"])
-        if new:
-            w.writeheader()
-        for r in rows:
-            w.writerow({**r, "seconds": f"{r['seconds']:.1f}", "wall": f"{r['wall']:.1f}", "jobs": jobs})
-    commands = Path(results) / "study_commands.csv"
-    new = not commands.exists()
+    _append_rows(Path(results) / "study_runs.csv", ["arm", "seed", "seconds", "wall", "resumed", "jobs"],
+                 [{**r, "seconds": f"{r['seconds']:.1f}", "wall": f"{r['wall']:.1f}", "jobs": jobs} for r in rows])
     whole = (set(arms) == set(ARMS) and set(seeds) == set(SEEDS) and len(todo) == len(ARMS) * len(SEEDS)
              and not any(r["resumed"] for r in rows))
-    with open(commands, "a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["started", "arms", "seeds", "runs", "jobs", "threads", "wall", "whole_study"])
-        if new:
-            w.writeheader()
-        w.writerow({"started": started, "arms": " ".join(arms), "seeds": " ".join(map(str, seeds)), "runs": len(rows),
-                    "jobs": jobs, "threads": threads or "", "wall": f"{wall:.1f}", "whole_study": whole})
+    _append_rows(Path(results) / "study_commands.csv",
+                 ["started", "arms", "seeds", "runs", "jobs", "threads", "wall", "whole_study"],
+                 [{"started": started, "arms": " ".join(arms), "seeds": " ".join(map(str, seeds)), "runs": len(rows),
+                   "jobs": jobs, "threads": threads or "", "wall": f"{wall:.1f}", "whole_study": whole}])
     echo(f"study: {len(rows)} run(s) in {wall:.0f} s wall ({jobs} side by side)")
     return rows
