@@ -293,8 +293,9 @@ def run_study(*, arms: list[str] | None = None, seeds: list[int] | None = None, 
     -----
     Each run's row is appended to ``study_runs.csv`` in ``results``; the command itself to
     ``study_commands.csv`` there (start, arms, seeds, runs, jobs, wall seconds, and
-    ``whole_study``: whether this one command trained every run of :data:`ARMS` x
-    :data:`SEEDS` from nothing, so that its wall time is the study's).
+    ``whole_study``: whether this one command trained every arm of :data:`ARMS` at as many
+    seeds as :data:`SEEDS` holds (those, or as many others) from nothing, so that its wall
+    time is the study's).
     """
     import torch
 
@@ -329,7 +330,9 @@ def run_study(*, arms: list[str] | None = None, seeds: list[int] | None = None, 
     wall = time.perf_counter() - t0
     _append_rows(Path(results) / "study_runs.csv", ["arm", "seed", "seconds", "wall", "resumed", "jobs"],
                  [{**r, "seconds": f"{r['seconds']:.1f}", "wall": f"{r['wall']:.1f}", "jobs": jobs} for r in rows])
-    whole = (set(arms) == set(ARMS) and set(seeds) == set(SEEDS) and len(todo) == len(ARMS) * len(SEEDS)
+    # the study's cost: every ablation arm at as many seeds as the study has (its own, or as
+    # many new ones), all trained by this command from nothing
+    whole = (set(arms) == set(ARMS) and len(set(seeds)) == len(SEEDS) and len(todo) == len(ARMS) * len(SEEDS)
              and not any(r["resumed"] for r in rows))
     _append_rows(Path(results) / "study_commands.csv",
                  ["started", "arms", "seeds", "runs", "jobs", "threads", "wall", "whole_study"],

@@ -145,6 +145,10 @@ def test_each_study_command_records_its_wall_time(tmp_path, monkeypatch, capsys)
         ("c", "0", "1", "False"), ("c d", "0 1", "3", "False")]  # the second command did not train all of it
     (whole,) = list(csv.DictReader(open(tmp_path / "r2" / "study_commands.csv")))
     assert (whole["runs"], whole["whole_study"], whole["jobs"]) == ("4", "True", "1")
+    # as many new seeds of every arm cost the same: that command is a whole study too; fewer are not
+    run_study(seeds=[3, 4], work=tmp_path / "w3", results=tmp_path / "r3", overrides=TINY, echo=lambda m: None)
+    run_study(seeds=[5], work=tmp_path / "w3", results=tmp_path / "r3", overrides=TINY, echo=lambda m: None)
+    assert [r["whole_study"] for r in csv.DictReader(open(tmp_path / "r3" / "study_commands.csv"))] == ["True", "False"]
     runs = list(csv.DictReader(open(tmp_path / "r2" / "study_runs.csv")))
     # one after another: the command's wall covers its runs' (each rounded to 0.1 s in the files)
     assert float(whole["wall"]) >= sum(float(r["wall"]) for r in runs) - 0.05 * (len(runs) + 1)
