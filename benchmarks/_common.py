@@ -29,7 +29,13 @@ def results_csv() -> Path:
 
 
 def machine_description() -> str:
-    """CPU model and logical core count, e.g. ``'AMD EPYC 7B13 (2 cores)'``."""
+    """CPU model, logical core count and bfloat16 support, e.g. ``'AMD EPYC 7B13 (2 cores, bf16 emulated)'``.
+
+    bfloat16 is *native* on CPUs with AVX512-BF16 or AMX (:mod:`smfuse.precision`); elsewhere
+    autocast emulates it and trains several times slower than float32.
+    """
+    from smfuse.precision import cpu_has_native_bf16
+
     model = ""
     try:
         with open("/proc/cpuinfo") as fh:
@@ -40,7 +46,7 @@ def machine_description() -> str:
     except OSError:
         pass
     model = model or platform.processor() or platform.machine() or "unknown CPU"
-    return f"{model} ({os.cpu_count()} cores)"
+    return f"{model} ({os.cpu_count()} cores, bf16 {'native' if cpu_has_native_bf16() else 'emulated'})"
 
 
 def available_threads() -> int:

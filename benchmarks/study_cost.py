@@ -17,8 +17,11 @@ seconds in each run's ``log.csv``, and the wall times ``smfuse study`` itself wr
   divided by the number side by side (what the command took, evaluations and copying
   included), when it logged any;
 * ``study.one_command_wall`` (s): the wall time of the latest single ``smfuse study``
-  command that trained the whole study (every arm x seed) from nothing, from
-  ``results/study/study_commands.csv``; the figure the target is about, when one ran.
+  command that trained the whole study (every arm at as many seeds as the study has: its
+  own, or as many new ones) from nothing, from ``results/study/study_commands.csv``; the
+  figure the target is about, when one ran.
+
+The first four count the study's own seeds (``smfuse.study.SEEDS``) alone.
 
 The seconds of a run depend on what else ran on the machine: the notes give the number of
 runs behind each figure.
@@ -61,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     log = results / "study_runs.csv"
     if log.is_file():
         with open(log, newline="") as f:
-            logged = [r for r in csv.DictReader(f) if r["arm"] in ARMS]  # the ablation study alone
+            # the ablation study alone, at its own seeds (further seeds: the one-command figure below)
+            logged = [r for r in csv.DictReader(f) if r["arm"] in ARMS and int(r["seed"]) in SEEDS]
         if logged:
             jobs = max(int(r["jobs"]) for r in logged)
             total = sum(float(r["wall"]) for r in logged) / jobs
@@ -79,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"one command trained the whole study ({r['runs']} runs, {r['jobs']} side by side, started "
               f"{r['started']}): {float(r['wall']) / 3600:.2f} h wall")
         rows.append(("study.one_command_wall", float(r["wall"]), "s", 1,
-                     f"one smfuse study --jobs {r['jobs']} command training all {r['runs']} runs from nothing "
-                     f"(started {r['started']})"))
+                     f"one smfuse study --jobs {r['jobs']} command training all {r['runs']} runs (arms "
+                     f"{r['arms']}; seeds {r['seeds']}) from nothing (started {r['started']})"))
     else:
         print("no single smfuse study command has trained the whole study yet: the figures above are sums of runs")
     if not args.no_record:

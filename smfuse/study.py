@@ -77,8 +77,10 @@ __all__ = ["Arm", "ARMS", "PLUS_ARMS", "BUDGET_ARMS", "SEEDS", "STUDY_BASE", "SE
 SEEDS = (0, 1, 2)
 
 # The common schedule of every arm (see the module docstring).
+# bfloat16 pinned: the committed runs were trained in it (on CPUs that compute it natively;
+# elsewhere a run is several times slower, and smfuse study says so).
 STUDY_BASE: TrainConfig = get_config("fast", steps=3000, holdout=6, eval_every=250, checkpoint_every=250,
-                                     dataset="train")
+                                     dataset="train", precision="bf16")
 
 SELECTION_RULE = ("The shipped default variant is the one of arms b (code) and d (paper) with the higher "
                   "mean QAB/F over 3 seeds on the grey set (10 pairs never trained on); the headline is "
@@ -207,8 +209,12 @@ def seed_methods(variant: str, results: str | os.PathLike | None = None) -> dict
     return arm_methods(SHIPPED_ARMS[variant], results, name=f"smfuse_{variant}")
 
 
-def study_wall_time(results: str | os.PathLike | None = None, jobs: int = 2) -> dict:
+def study_wall_time(results: str | os.PathLike | None = None, jobs: int = 2, seeds=SEEDS) -> dict:
     """What the whole study (every arm x seed) costs, from the committed runs' logs.
+
+    ``seeds``: the seeds counted (default the study's, :data:`SEEDS`); runs at further
+    seeds add evidence, not cost to the study, and a command training them as a whole is
+    timed in ``study_commands.csv`` (:func:`run_study`).
 
     Returns
     -------
@@ -218,7 +224,7 @@ def study_wall_time(results: str | os.PathLike | None = None, jobs: int = 2) -> 
         run ``jobs`` side by side, one core each, as ``smfuse study --jobs 2`` does),
         ``median_run`` and ``slowest_run`` (seconds).
     """
-    runs = finished_runs(RESULTS_DIR if results is None else results)
+    runs = {k: d for k, d in finished_runs(RESULTS_DIR if results is None else results).items() if k[1] in seeds}
     secs = []
     for d in runs.values():
         with open(d / "log.csv", newline="") as f:
@@ -313,6 +319,12 @@ def run_study(*, arms: list[str] | None = None, seeds: list[int] | None = None, 
     echo(f"study: {len(todo)} run(s) to train, {len(arms) * len(seeds) - len(todo)} already in {results}")
     if not todo:
         return []
+    from .precision import native_bf16
+
+    if not native_bf16("cuda" if torch.cuda.is_available() else "cpu") and any(
+            arm_config(a, s).precision == "bf16" for a, s in todo):
+        echo("study: this machine does not compute bfloat16 natively (no AVX512-BF16 or AMX): the study's bf16 "
+             "runs will take several times longer than on one that does (smfuse.precision)")
     if threads is None:
         threads = max(1, torch.get_num_threads() // jobs) if jobs > 1 else None
     rows, t0 = [], time.perf_counter()

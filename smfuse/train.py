@@ -35,6 +35,7 @@ from .guided_block import initial_mask
 from .io import to_gray
 from .losses import LossTerms, gradient_loss, map_loss
 from .model import MaskGenerator, to_network_input
+from .precision import PRECISIONS, native_bf16, resolve_precision
 
 __all__ = ["TrainConfig", "CONFIGS", "TrainingSet", "train", "training_step", "mask_agreement", "get_config",
            "parse_overrides"]
@@ -80,10 +81,13 @@ class TrainConfig:
         ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
     init_from : str or None
         A weights spec to start from (fine-tuning).
-    precision : {'fp32', 'bf16'}
+    precision : {'fp32', 'bf16', 'auto'}
         ``bf16`` runs the network's forward and backward under bfloat16 autocast (the
-        loss is computed in float32); on CPUs with AMX / AVX512-BF16 it trains faster.
-        ``fp32`` is plain single precision.
+        loss is computed in float32); on CPUs with AMX / AVX512-BF16 it trains faster,
+        on others (AVX2 alone: most laptops) autocast emulates it and a step is several
+        times slower (:mod:`smfuse.precision`). ``fp32`` is plain single precision.
+        ``auto``: ``bf16`` where the device computes it natively, else ``fp32``; a run
+        saves the precision it resolved to in its ``config.json``.
     stop_at : int or None
         Stop after this many steps, as an interruption would, leaving a resumable
         ``checkpoint.pt``; the learning-rate schedule still spans ``steps``, so a run
@@ -176,7 +180,7 @@ def _validate(c: TrainConfig) -> None:
     need(c.device in ("auto", "cpu", "cuda") or str(c.device).startswith("cuda:"),
          f"device must be 'auto', 'cpu' or 'cuda', got {c.device!r}")
     need(c.mi_weight is None or c.mi_weight > 0, f"mi_weight must be None or > 0, got {c.mi_weight!r}")
-    need(c.precision in ("fp32", "bf16"), f"precision must be 'fp32' or 'bf16', got {c.precision!r}")
+    need(c.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {c.precision!r}")
     need(c.stop_at is None or (isinstance(c.stop_at, int) and 0 < c.stop_at <= c.steps),
          f"stop_at must be None or in 1..steps ({c.steps}), got {c.stop_at!r}")
 
@@ -188,9 +192,10 @@ CONFIGS: dict[str, TrainConfig] = {
     # The configuration of the shipped weights (smfuse/weights/README.md).
     "full": TrainConfig(steps=4000, lr_schedule="cosine", eval_every=250),
     # Time to quality with the released code's loss: twice the learning rate of "full" and
-    # bfloat16 autocast; MF/MI agreement is followed against wall time in
+    # bfloat16 autocast where the hardware computes bfloat16 natively (float32 elsewhere,
+    # where bf16 would be slower); MF/MI agreement is followed against wall time in
     # results/benchmarks.csv (train.time_to_0.95.code-fast, benchmarks/time_to_quality.py).
-    "fast": TrainConfig(steps=4000, lr=2e-3, lr_schedule="cosine", eval_every=250, precision="bf16"),
+    "fast": TrainConfig(steps=4000, lr=2e-3, lr_schedule="cosine", eval_every=250, precision="auto"),
     # The authors' released schedule as far as its hyperparameters go (Adam 1e-4, batch 32
     # of 84x84 patches; they ran ~750k iterations on a GPU): set steps= for the budget.
     "authors": TrainConfig(steps=4000, batch_size=32, patch_size=84, lr=1e-4, eval_every=500),
@@ -436,6 +441,15 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
     device = _pick_device(config.device)
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", rank % torch.cuda.device_count())
+    # the run records (and a resume checks) the precision it computes in, never "auto"
+    config = config.replace(precision=resolve_precision(config.precision, device))
+    if config.precision == "bf16" and not native_bf16(device):
+        import warnings
+
+        where = "this CPU has no AVX512-BF16 or AMX" if device.type == "cpu" else "this GPU lacks bf16"
+        warnings.warn(f"precision='bf16' without native bfloat16 ({where}): autocast emulates it and trains several "
+                      "times slower than float32; use precision='auto' or 'fp32' unless the run must repeat a bf16 "
+                      "one", RuntimeWarning, stacklevel=2)
     ckpt = out / "checkpoint.pt"
     state = None
     if resume:
@@ -469,13 +483,15 @@ def training_step(net: torch.nn.Module, opt: torch.optim.Optimizer, config: Trai
                   x2: torch.Tensor, mi: torch.Tensor, *, terms: bool = False) -> LossTerms | None:
     """One optimiser step on ``L = gra_weight * Lgra + map_weight * Lmap``; the loss terms if ``terms``.
 
-    The network runs under bfloat16 autocast when ``config.precision == 'bf16'``; the
-    losses are computed in float32. In the released code's variant no gradient reaches
+    The network runs under bfloat16 autocast when ``config.precision`` is ``'bf16'`` (or
+    ``'auto'`` on a device that computes bfloat16 natively); the losses are computed in
+    float32. In the released code's variant no gradient reaches
     the weights through Lgra (MF is binary and sign has zero gradient), so the update is
     that of ``map_weight * Lmap`` alone, bit for bit: Lgra is then computed, without a
     graph, only when the terms are asked for (the steps that log them).
     """
-    with torch.autocast(x1.device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
+    bf16 = resolve_precision(config.precision, x1.device) == "bf16"
+    with torch.autocast(x1.device.type, dtype=torch.bfloat16, enabled=bf16):
         mg = net(x1, x2)
     mg = mg.float()
     lmap = map_loss(mg, mi, variant=config.variant)

@@ -6,6 +6,8 @@ import torch
 from smfuse.checkpoint import read_checkpoint
 from smfuse.study import ARMS, STUDY_BASE, arm_config, finished_runs, run_study
 
+pytestmark = pytest.mark.filterwarnings("ignore:precision=.bf16. without native bfloat16:RuntimeWarning")  # the study pins bf16
+
 TINY = dict(steps=4, dataset="synthetic", limit=3, holdout=1, eval_every=2, checkpoint_every=2, log_every=2,
             patch_size=32, batch_size=4)
 
@@ -103,6 +105,10 @@ def test_study_wall_time_sums_the_logs(tmp_path):
     assert w["runs"] == 2 and w["train_seconds"] == pytest.approx(sum(secs))
     assert w["wall_seconds"] == pytest.approx(sum(secs) / 2) and w["slowest_run"] == pytest.approx(max(secs))
     assert w["median_run"] == pytest.approx(sum(secs) / 2)  # the median of two
+    # runs at seeds beyond the study's add evidence, not cost
+    run_study(arms=["a"], seeds=[7], work=tmp_path / "w", results=tmp_path / "r", overrides=TINY, echo=lambda m: None)
+    assert study_wall_time(tmp_path / "r", jobs=2)["runs"] == 2
+    assert study_wall_time(tmp_path / "r", jobs=2, seeds=(0, 7))["runs"] == 3
 
 
 def test_study_threads_are_checked_and_recorded(tmp_path):
