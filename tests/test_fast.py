@@ -25,8 +25,14 @@ def _check_same(model, x1, x2):
     # float32 sums in another order: agreement to 1e-5 of the logits' scale (the authors'
     # weights give |z| up to ~2e4, where one float32 ulp is already 2e-3)
     scale = max(1.0, float(ref.abs().max()))
-    assert float((z - ref).abs().max()) < 1e-5 * scale
-    np.testing.assert_array_equal((z > 0).numpy(), (ref > 0).numpy())
+    tol = 1e-5 * scale
+    assert float((z - ref).abs().max()) < tol
+    # the mask is the same, except where a logit lies within that float error of 0 (its
+    # sign is then the summation order's: on Lytro pair 20 one pixel, |z| = 3e-6, flips on
+    # an AVX2 CPU and not on an AVX-512 one)
+    flipped = ((z > 0) != (ref > 0)).numpy()
+    near_zero = (ref.abs() <= tol).numpy()
+    assert not (flipped & ~near_zero).any(), f"{int((flipped & ~near_zero).sum())} pixel(s) flipped away from 0"
 
 
 def test_real_size_pair_random_weights():

@@ -133,12 +133,21 @@ def test_training_labels_are_the_float64_initial_mask(pairs):
     assert np.array_equal(ts.mi[0].numpy() > 0.5, initial_mask(to_gray(pairs[0].a), to_gray(pairs[0].b)))
 
 
+@pytest.mark.filterwarnings("ignore:precision='bf16' without native bfloat16:RuntimeWarning")
 def test_bf16_autocast_trains_close_to_fp32(tmp_path, pairs):
-    """bfloat16 autocast changes the numbers a little, not the learning (quick runs, 60 steps)."""
-    cfg = get_config("quick", steps=60, eval_every=0, checkpoint_every=0, log_every=10, variant="paper")
+    """bfloat16 autocast changes the numbers a little, not the learning (quick runs, 60 steps).
+
+    Patches of 32x32: where bfloat16 is emulated (AVX2 CPUs) a bf16 step is ~8x slower."""
+    cfg = get_config("quick", steps=60, patch_size=32, eval_every=0, checkpoint_every=0, log_every=10,
+                     variant="paper")
     a = train(cfg, tmp_path / "fp32", pairs=pairs, progress=False)["agreement"].mean()
     b = train(cfg.replace(precision="bf16"), tmp_path / "bf16", pairs=pairs, progress=False)["agreement"].mean()
-    print(f"MF/MI agreement after 60 steps: fp32 {a:.4f}, bf16 {b:.4f}")
+    from smfuse.model import MaskGenerator
+
+    before = mask_agreement(MaskGenerator(init=cfg.init, generator=torch.Generator().manual_seed(cfg.seed)),
+                            TrainingSet(pairs)).mean()
+    print(f"MF/MI agreement: untrained {before:.4f}; after 60 steps fp32 {a:.4f}, bf16 {b:.4f}")
+    assert min(a, b) > before + 0.025  # both learned (measured: 0.571 -> 0.623 fp32, 0.625 bf16)
     assert abs(a - b) < 0.03
 
 
