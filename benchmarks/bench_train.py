@@ -1,30 +1,34 @@
 """Training throughput: patches per second of ``smfuse.train`` against a plain PyTorch loop.
 
 Times, interleaved round by round so that a change in the machine's load hits every
-contender alike:
+contender alike, each contender in a process of its own (the C allocator setting that
+``smfuse.train`` makes, :mod:`smfuse.allocator`, holds for a whole process):
 
 * ``plain.fp32``: a plain fp32 PyTorch training loop over the same network written the
   textbook way (``nn.Conv2d`` with reflect padding, ``torch.cat``, the decoder's scalar
   bias added after each 1x1 conv, out-of-place LeakyReLU; Adam, channels-last,
-  smooth-L1 on MG against a fixed random label, tensors made once): the reference of the
-  speed target;
-* ``module.fp32``: the same plain loop over :class:`smfuse.model.MaskGenerator` (the
-  bias inside the conv kernel, LeakyReLU in place): what the module alone gains, without
-  bfloat16;
+  smooth-L1 on MG against a fixed random label, tensors made once), in a process with
+  the C library's default allocator: the reference of the speed target;
+* ``plain.fp32.keepmem``: the same loop after :func:`smfuse.allocator.keep_freed_memory`:
+  what the allocator setting alone gains;
+* ``module.fp32``: the plain loop (default allocator) over
+  :class:`smfuse.model.MaskGenerator` (the bias inside the conv kernel, LeakyReLU in
+  place): what the module alone gains;
 * ``code.fast``: :func:`smfuse.train.training_step` with the ``fast`` configuration (the
   released code's loss; bfloat16 autocast where the CPU computes bfloat16 natively, float32
-  elsewhere, :mod:`smfuse.precision`), batch drawing included;
+  elsewhere, :mod:`smfuse.precision`), batch drawing included, with the allocator setting
+  that :func:`smfuse.train.train` makes: what ``smfuse train --config fast`` runs;
 * ``code.bf16``: the same with bfloat16 autocast forced (what ``fast`` asked for before it
   resolved the precision per CPU; several times slower where bfloat16 is emulated);
 * ``code.full`` and ``paper.full``: the ``full`` configuration (fp32) for both loss
-  variants, batch drawing included.
+  variants, batch drawing included, as ``smfuse train`` runs them.
 
-All at batch 16 of 64x64 on the bundled synthetic pairs (no data files needed). Prints
-the medians, the ratio ``code.fast / plain.fp32`` (target >= 1.25), the threads and the
-machine, and records the rows ``train.<name>.b16x64`` and ``train.fast_over_plain`` in
-``results/benchmarks.csv``.
+All at batch 16 of 64x64 on the bundled synthetic pairs (no data files needed), with as
+many threads as the process may use. Prints the medians, the ratio ``code.fast /
+plain.fp32`` (target >= 1.25), the threads and the machine, and records the rows
+``train.<name>.b16x64`` and ``train.fast_over_plain`` in ``results/benchmarks.csv``.
 
-Run: ``python benchmarks/bench_train.py [--rounds N] [--no-record]``
+Run: ``python benchmarks/bench_train.py [--rounds N] [--steps K] [--no-record]``
 """
 
 from __future__ import annotations
@@ -129,6 +133,51 @@ def make_plain_step(batch: int = 16, patch: int = 64, *, module: bool = False):
     return step
 
 
+#: name -> (what it runs, whether its process keeps freed memory as smfuse.train does)
+CONTENDERS = {
+    "plain.fp32": ("plain", False),
+    "plain.fp32.keepmem": ("plain", True),
+    "module.fp32": ("module", False),
+    "code.fast": ("fast", True),
+    "code.bf16": ("bf16", True),
+    "code.full": ("full", True),
+    "paper.full": ("paper", True),
+}
+
+
+def _build(kind: str):
+    """The step closure of one contender (in its own process)."""
+    from smfuse.data import load_dataset
+    from smfuse.train import TrainingSet, get_config
+
+    if kind in ("plain", "module"):
+        return make_plain_step(module=kind == "module")
+    cfg = {"fast": lambda: get_config("fast"), "bf16": lambda: get_config("fast", precision="bf16"),
+           "full": lambda: get_config("full"), "paper": lambda: get_config("full", variant="paper")}[kind]()
+    return make_smfuse_step(TrainingSet(load_dataset("synthetic", limit=4)), cfg)
+
+
+def _worker(conn, kind: str, keep: bool, threads: int) -> None:
+    """Serve one contender: build it, warm up, then time ``n`` steps per request (None ends)."""
+    import torch
+
+    from smfuse.allocator import keep_freed_memory
+
+    kept = keep_freed_memory() if keep else False
+    torch.set_num_threads(threads)
+    fn = _build(kind)
+    for _ in range(3):
+        fn()
+    conn.send(kept)
+    while (n := conn.recv()) is not None:
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        conn.send(times)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=6, help="interleaved rounds (default 6)")
@@ -136,47 +185,49 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-record", action="store_true", help="do not write results/benchmarks.csv")
     args = parser.parse_args(argv)
 
-    import torch
+    import multiprocessing as mp
 
-    from smfuse.data import load_dataset
-    from smfuse.train import TrainingSet, get_config
-
-    data = TrainingSet(load_dataset("synthetic", limit=4))
-    contenders = {
-        "plain.fp32": make_plain_step(),
-        "module.fp32": make_plain_step(module=True),
-        "code.fast": make_smfuse_step(data, get_config("fast")),
-        "code.bf16": make_smfuse_step(data, get_config("fast", precision="bf16")),
-        "code.full": make_smfuse_step(data, get_config("full")),
-        "paper.full": make_smfuse_step(data, get_config("full", variant="paper")),
-    }
     from smfuse.precision import resolve_precision
+    from smfuse.train import get_config
 
     fast_precision = resolve_precision(get_config("fast").precision)
-    threads, machine = torch.get_num_threads(), machine_description()
+    threads, machine = available_threads(), machine_description()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     note_load = f"load average {load:.1f} on {available_threads()} cores at start"
-    times: dict[str, list[float]] = {k: [] for k in contenders}
-    for fn in contenders.values():  # warm-up
-        for _ in range(3):
-            fn()
-    for _ in range(args.rounds):
-        for name, fn in contenders.items():
-            for _ in range(args.steps):
-                t0 = time.perf_counter()
-                fn()
-                times[name].append(time.perf_counter() - t0)
+    ctx = mp.get_context("spawn")
+    workers, kept = {}, {}
+    try:
+        for name, (kind, keep) in CONTENDERS.items():  # one at a time: each warms up alone
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_worker, args=(child, kind, keep, threads), daemon=True)
+            proc.start()
+            kept[name] = parent.recv()
+            workers[name] = (proc, parent)
+        times: dict[str, list[float]] = {k: [] for k in CONTENDERS}
+        for _ in range(args.rounds):
+            for name, (_, conn) in workers.items():
+                conn.send(args.steps)
+                times[name] += conn.recv()
+    finally:
+        for proc, conn in workers.values():
+            try:
+                conn.send(None)
+            except OSError:
+                pass
+            proc.join(timeout=30)
     rates = {k: 16 / statistics.median(v) for k, v in times.items()}
     rows = []
     for name, rate in rates.items():
-        print(f"train.{name}.b16x64: median step {16 / rate:.3f} s = {rate:.1f} patches/s")
+        alloc = "freed memory kept (smfuse.allocator)" if kept[name] else "default C allocator"
+        print(f"train.{name}.b16x64: median step {16 / rate:.3f} s = {rate:.1f} patches/s ({alloc})")
         rows.append((f"train.{name}.b16x64", rate, "patches/s", len(times[name]),
-                     f"interleaved with the other contenders; batch 16 of 64x64; synthetic pairs; {note_load}"))
+                     f"interleaved with the other contenders, each in its own process; {alloc}; batch 16 of "
+                     f"64x64; synthetic pairs; {note_load}"))
     ratio = rates["code.fast"] / rates["plain.fp32"]
     print(f"smfuse train --config fast ({fast_precision} here) / plain fp32 loop: {ratio:.2f}x (target >= 1.25)")
     rows.append(("train.fast_over_plain", ratio, "x", args.rounds,
-                 f"code.fast ({fast_precision} on this CPU) patches/s over plain.fp32 patches/s, measured side by "
-                 f"side; {note_load}"))
+                 f"code.fast ({fast_precision} on this CPU, freed memory kept) patches/s over plain.fp32 "
+                 f"(default allocator) patches/s, measured side by side; {note_load}"))
     print(f"threads: {threads}; machine: {machine}; {note_load}")
     if not args.no_record:
         for label, value, unit, n, notes in rows:

@@ -20,7 +20,7 @@ FLOORS = {
     "smfuse.weights": 2, "smfuse.checkpoint": 2, "smfuse.official": 2, "smfuse.metrics": 2,
     "smfuse.data": 2, "smfuse.fetch": 2, "smfuse.guided_block": 2, "smfuse.losses": 2, "smfuse.fast": 2,
     "smfuse.tensorbundle": 1, "smfuse.io": 1, "smfuse.model": 1, "smfuse.filters": 1, "smfuse.claims": 1,
-    "smfuse.precision": 1,
+    "smfuse.precision": 1, "smfuse.allocator": 1,
 }
 
 
