@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     fast_precision = resolve_precision(get_config("fast").precision)
     threads, machine = available_threads(), machine_description()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    note_load = f"load average {load:.1f} on {available_threads()} cores at start"
+    note_load = f"load average {load:.1f} on {threads} cores at start"
     ctx = mp.get_context("spawn")
     workers, kept = {}, {}
     try:

@@ -15,8 +15,9 @@ that are carved out of the heap, and freed memory stays in the process for the n
 to reuse. The training arithmetic is untouched (the same operations on the same numbers;
 ``tests/test_allocator.py`` checks a run bit for bit). The cost is that the process keeps
 its peak memory until it exits. :func:`smfuse.train.train` calls it. Measured on an AMD
-EPYC with 2 cores (AVX2), batch 16 of 64x64, float32, with ``benchmarks/bench_train.py`` (2 threads, each contender in its own
-process, interleaved) and the same loop timed alone (1 thread):
+EPYC with 2 cores (AVX2), batch 16 of 64x64, float32, with ``benchmarks/bench_train.py``
+(2 threads, each contender in its own process, interleaved) and the same loop timed alone
+(1 thread):
 
 ==================================  ======================  =========================
 plain PyTorch loop, same network    glibc defaults          :func:`keep_freed_memory`
@@ -31,7 +32,8 @@ counts them).
 The same setting can be made before a process starts, for any program, with
 ``GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=1073741824``;
 a replacement allocator (jemalloc, tcmalloc) preloaded with ``LD_PRELOAD`` has a similar
-effect. Elsewhere than glibc (macOS, Windows, musl) the function does nothing and returns False.
+effect. Elsewhere than glibc (macOS, Windows, musl) the function does nothing and returns
+False.
 
 References
 ----------
