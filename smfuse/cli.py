@@ -7,8 +7,9 @@
     smfuse metrics A B FUSED [--json] [--data-range W]
     smfuse evaluate --dataset lytro (--method NAME | --folder DIR) [-o CSV]
     smfuse train [--config quick|full|fast] --out DIR [--resume] [--set KEY=VALUE ...]
-        (also as ``torchrun --nproc_per_node=N -m smfuse.cli train ...``: data-parallel,
-        the CPU threads split between the processes; see smfuse.distributed)
+        (data-parallel, the CPU threads split between the processes: a configuration with
+        processes > 1, as ``fast``, starts them itself; or ``torchrun --nproc_per_node=N
+        -m smfuse.cli train ...``; see smfuse.distributed)
     smfuse study [--arms a b ...] [--seeds 0 1 2] [--jobs 2]
     smfuse reproduce [--profile quick|full] [--only NN ...] [-p KEY=VALUE ...] [--grid KEY=V1,V2 ...]
     smfuse data list
@@ -192,8 +193,14 @@ def cmd_train(args) -> int:
         if rank != 0:
             return 0
     else:
+        from .train import check_run, local_processes
+
+        n = local_processes(cfg)
+        if n > 1:  # a data-parallel configuration: check here once, then start the processes
+            check_run(cfg, args.out, resume=args.resume, overwrite=args.overwrite)
+            return distributed.launch(args.argv, n)
         if args.backend:
-            raise CLIError("--backend applies only under torchrun (WORLD_SIZE > 1)")
+            raise CLIError("--backend applies only to several processes (processes > 1, or under torchrun)")
         world = 1
         res = train(cfg, args.out, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet)
     on = f" on {world} processes" if world > 1 else ""
@@ -386,7 +393,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    args = build_parser().parse_args(argv)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(raw)
+    if getattr(args, "func", None) is cmd_train:  # its own arguments, to start data-parallel processes with
+        args.argv = raw[raw.index("train") + 1:]
     try:
         return args.func(args)
     except (CLIError, ValueError, OSError) as exc:

@@ -14,7 +14,9 @@ which calls :func:`run` when it finds itself one of several processes::
     torchrun --nnodes=2 --node_rank=0 --master_addr=HOST --master_port=29500 \\
         --nproc_per_node=4 -m smfuse.cli train --config full --out runs/ddp --set device=cuda
 
-(``python -m torch.distributed.run`` is the same as ``torchrun``.) Backend: ``gloo`` on
+(``python -m torch.distributed.run`` is the same as ``torchrun``.) A configuration with
+``processes`` > 1 (``fast``: 2) needs no torchrun: ``smfuse train`` checks its arguments
+and then starts the group on this machine itself (:func:`launch`). Backend: ``gloo`` on
 the CPU, ``nccl`` on GPUs (``smfuse train --backend`` to choose). Only rank 0 writes
 the run folder; with ``--resume`` every rank reads ``checkpoint.pt`` from it, so on
 several machines the folder must be shared.
@@ -35,7 +37,7 @@ import torch.distributed as dist
 
 from .train import get_config, train
 
-__all__ = ["setup", "cleanup", "run", "default_backend", "is_launched"]
+__all__ = ["setup", "cleanup", "run", "default_backend", "is_launched", "launch"]
 
 
 def default_backend(device: str = "auto") -> str:
@@ -156,6 +158,37 @@ def run(config: str, overrides: dict, out_dir, *, resume: bool = False, overwrit
     finally:
         cleanup(wait=ok)  # after an error the other processes may never reach the barrier
     return rank, world, res
+
+
+def launch(argv: list[str], processes: int) -> int:
+    """Run ``smfuse train ARGV`` as ``processes`` data-parallel processes on this machine.
+
+    Starts ``python -m torch.distributed.run --standalone --nproc_per_node=N -m
+    smfuse.cli train ARGV`` (a rendezvous on a free local port, nothing leaves the
+    machine) and waits for it. Each process gets ``cores / N`` threads (:func:`run`).
+
+    Parameters
+    ----------
+    argv : list of str
+        The arguments of ``smfuse train`` (after ``train``).
+    processes : int
+        Processes to start (>= 2).
+
+    Returns
+    -------
+    int
+        The exit status of the group (0 when every process succeeded).
+    """
+    import subprocess
+
+    if processes < 2:
+        raise ValueError(f"launch starts at least 2 processes, got {processes}")
+    env = dict(os.environ)
+    # each process sets its own share of threads; this only keeps torchrun from warning that it chose 1
+    env.setdefault("OMP_NUM_THREADS", "1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
+           "-m", "smfuse.cli", "train", *argv]
+    return subprocess.call(cmd, env=env)
 
 
 if __name__ == "__main__":

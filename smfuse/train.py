@@ -39,7 +39,7 @@ from .model import MaskGenerator, to_network_input
 from .precision import PRECISIONS, native_bf16, resolve_precision
 
 __all__ = ["TrainConfig", "CONFIGS", "TrainingSet", "train", "training_step", "mask_agreement", "get_config",
-           "parse_overrides"]
+           "parse_overrides", "check_run", "local_processes"]
 
 
 @dataclass
@@ -101,6 +101,16 @@ class TrainConfig:
         sits on the L1 branch of smooth-L1), so only regions where MI = 1 on more than
         2/3 of the pixels end up above 0.5; ``mi_weight = 2`` restores the balance.
         None: 2 for the ``code`` variant, 1 for ``paper`` (whose loss is symmetric).
+    processes : int
+        Data-parallel processes that the command line's ``smfuse train`` starts on a CPU
+        (:func:`local_processes`: at most one per core, a divisor of ``batch_size``; each
+        with an equal share of the cores, :mod:`smfuse.distributed`). Each draws the same
+        batch and trains on its slice, and the gradients are averaged, so the update is
+        that of the whole batch up to float rounding. On a 2-core CPU two one-thread
+        processes train about 1.2x the patches per second of one two-thread process
+        (oneDNN's backward kernels scale poorly over threads at this size;
+        ``benchmarks/bench_train.py``). The library's :func:`train` trains in the
+        process (or ``torchrun`` group) it is called from, whatever this says.
     """
 
     variant: str = "code"
@@ -126,6 +136,7 @@ class TrainConfig:
     mi_weight: float | None = None
     precision: str = "fp32"
     stop_at: int | None = None
+    processes: int = 1
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -182,6 +193,8 @@ def _validate(c: TrainConfig) -> None:
          f"device must be 'auto', 'cpu' or 'cuda', got {c.device!r}")
     need(c.mi_weight is None or c.mi_weight > 0, f"mi_weight must be None or > 0, got {c.mi_weight!r}")
     need(c.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {c.precision!r}")
+    need(isinstance(c.processes, int) and not isinstance(c.processes, bool) and c.processes >= 1,
+         f"processes must be an integer >= 1, got {c.processes!r}")
     need(c.stop_at is None or (isinstance(c.stop_at, int) and 0 < c.stop_at <= c.steps),
          f"stop_at must be None or in 1..steps ({c.steps}), got {c.stop_at!r}")
 
@@ -196,7 +209,8 @@ CONFIGS: dict[str, TrainConfig] = {
     # bfloat16 autocast where the hardware computes bfloat16 natively (float32 elsewhere,
     # where bf16 would be slower); MF/MI agreement is followed against wall time in
     # results/benchmarks.csv (train.time_to_0.95.code-fast, benchmarks/time_to_quality.py).
-    "fast": TrainConfig(steps=4000, lr=2e-3, lr_schedule="cosine", eval_every=250, precision="auto"),
+    # On a CPU, smfuse train runs it as two data-parallel processes (TrainConfig.processes).
+    "fast": TrainConfig(steps=4000, lr=2e-3, lr_schedule="cosine", eval_every=250, precision="auto", processes=2),
     # The authors' released schedule as far as its hyperparameters go (Adam 1e-4, batch 32
     # of 84x84 patches; they ran ~750k iterations on a GPU): set steps= for the budget.
     "authors": TrainConfig(steps=4000, batch_size=32, patch_size=84, lr=1e-4, eval_every=500),
@@ -343,19 +357,25 @@ def _pick_device(name: str) -> torch.device:
 
 # Fields that may change between a run and its resumption: they decide what is logged,
 # where it runs and when it stops, not what is learnt.
-_RESUMABLE_CHANGES = {"stop_at", "eval_every", "checkpoint_every", "log_every", "threads", "device"}
+_RESUMABLE_CHANGES = {"stop_at", "eval_every", "checkpoint_every", "log_every", "threads", "device", "processes"}
 _RUN_FILES = ("config.json", "log.csv", "checkpoint.pt", "final.pt")
 LOG_FIELDS = ["step", "loss", "map", "gra", "patches_per_s", "seconds", "agreement", "holdout_agreement"]
+
+
+def _existing_run(out: Path, overwrite: bool) -> list[str]:
+    """The run files in ``out``; refused unless ``overwrite``."""
+    existing = [n for n in _RUN_FILES if (out / n).exists()]
+    if existing and not overwrite:
+        raise FileExistsError(f"{out} already holds a run ({', '.join(existing)}); pass --resume to continue it "
+                              "or --overwrite to start over")
+    return existing
 
 
 def _prepare_run_folder(out: Path, *, resume: bool, overwrite: bool) -> bool:
     """Check ``out`` for the run and create it; True if this call created it."""
     if resume:
         return False
-    existing = [n for n in _RUN_FILES if (out / n).exists()]
-    if existing and not overwrite:
-        raise FileExistsError(f"{out} already holds a run ({', '.join(existing)}); pass --resume to continue it "
-                              "or --overwrite to start over")
+    existing = _existing_run(out, overwrite)
     for n in existing:
         (out / n).unlink()
     created = not out.exists()
@@ -377,6 +397,74 @@ def _check_resumable(saved: dict | None, config: TrainConfig, ckpt: Path) -> Non
         hint = (" The cosine schedule spans the run's steps: resume with the same steps and stop early with "
                 "stop_at instead." if "steps" in differ else "")
         raise ValueError(f"{ckpt}: the run was started with {what}; resume it with its own configuration.{hint}")
+
+
+def _resume_state(config: TrainConfig, out: Path) -> dict:
+    """The checkpoint a resumed run continues from, checked against ``config`` (precision resolved)."""
+    from .checkpoint import read_checkpoint
+
+    ckpt = out / "checkpoint.pt"
+    if not ckpt.exists():
+        raise FileNotFoundError(f"{out}: no checkpoint.pt to resume from; drop --resume to start a new run")
+    state = read_checkpoint(ckpt)
+    _check_resumable(state.get("meta", {}).get("config"), config, ckpt)
+    if int(state["step"]) >= (config.stop_at or config.steps):
+        raise ValueError(f"{ckpt}: the run is already at step {state['step']}; nothing to resume")
+    return state
+
+
+def _check_holdout(config: TrainConfig, pairs: list) -> None:
+    if config.holdout and config.holdout >= len(pairs):
+        raise ValueError(f"holdout {config.holdout} leaves no training pairs of {len(pairs)}")
+
+
+def check_run(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = False,
+              overwrite: bool = False) -> None:
+    """Refuse, before any work, what :func:`train` would refuse: the checks of its arguments and data.
+
+    The command line calls it before it starts data-parallel processes, so that a bad
+    argument gets its one-line error from one process, not from each of them.
+
+    Raises
+    ------
+    ValueError, FileExistsError, FileNotFoundError
+        As :func:`train` would: ``resume`` with ``overwrite``; a folder that holds a run
+        without either; no or a mismatching checkpoint to resume; data files missing;
+        a holdout that leaves no training pairs.
+    """
+    if resume and overwrite:
+        raise ValueError("resume and overwrite exclude each other")
+    out = Path(out_dir)
+    device = _pick_device(config.device)
+    config = config.replace(precision=resolve_precision(config.precision, device))
+    if resume:
+        _resume_state(config, out)
+    else:
+        _existing_run(out, overwrite)
+    _check_holdout(config, load_dataset(config.dataset, limit=config.limit))
+
+
+def local_processes(config: TrainConfig) -> int:
+    """How many data-parallel processes ``smfuse train`` starts for ``config`` on this machine.
+
+    ``config.processes``, but on a CPU at most one per usable core and reduced to a
+    divisor of ``batch_size``; 1 on CUDA (start several GPUs with ``torchrun``).
+
+    Examples
+    --------
+    >>> local_processes(TrainConfig(processes=1))
+    1
+    """
+    if config.processes == 1 or _pick_device(config.device).type != "cpu":
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    n = max(1, min(config.processes, cores))
+    while config.batch_size % n:
+        n -= 1
+    return n
 
 
 def _truncate_log(log_path: Path, step: int) -> None:
@@ -435,7 +523,7 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
     """
     from tqdm.auto import tqdm
 
-    from .checkpoint import read_checkpoint, save_checkpoint
+    from .checkpoint import save_checkpoint
 
     if resume and overwrite:
         raise ValueError("resume and overwrite exclude each other")
@@ -456,19 +544,11 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
                       "times slower than float32; use precision='auto' or 'fp32' unless the run must repeat a bf16 "
                       "one", RuntimeWarning, stacklevel=2)
     ckpt = out / "checkpoint.pt"
-    state = None
-    if resume:
-        if not ckpt.exists():
-            raise FileNotFoundError(f"{out}: no checkpoint.pt to resume from; drop --resume to start a new run")
-        state = read_checkpoint(ckpt)
-        _check_resumable(state.get("meta", {}).get("config"), config, ckpt)
-        if int(state["step"]) >= (config.stop_at or config.steps):
-            raise ValueError(f"{ckpt}: the run is already at step {state['step']}; nothing to resume")
+    state = _resume_state(config, out) if resume else None
     if pairs is None:
         pairs = load_dataset(config.dataset, limit=config.limit)
+    _check_holdout(config, pairs)
     if config.holdout:
-        if config.holdout >= len(pairs):
-            raise ValueError(f"holdout {config.holdout} leaves no training pairs of {len(pairs)}")
         train_set, held = TrainingSet(pairs[:-config.holdout]), TrainingSet(pairs[-config.holdout:])
     else:
         train_set, held = TrainingSet(pairs), None

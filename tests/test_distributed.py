@@ -151,3 +151,41 @@ def test_threads_and_backend():
     assert distributed._threads_per_process(1) == cores
     assert distributed._threads_per_process(2 * cores) == 1
     assert distributed.default_backend("cpu") == "gloo"
+
+
+needs_two_cores = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs 2 cores for 2 processes")
+
+
+@needs_two_cores
+def test_a_configuration_with_processes_starts_them_itself(single, tmp_path):
+    """`smfuse train` with processes=2 (as the fast configuration) is data-parallel without torchrun."""
+    _, model = single
+    cmd = [sys.executable, "-m", "smfuse.cli", "train", "--config", "quick", "--out", str(tmp_path / "run"),
+           "--quiet", *SETS, "--set=processes=2"]
+    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", TQDM_DISABLE="1")
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "on 2 processes" in proc.stdout
+    state = read_checkpoint(tmp_path / "run" / "final.pt")
+    assert state["meta"]["processes"] == 2 and state["meta"]["config"]["processes"] == 2
+    ref = model.state_dict()
+    _assert_close([state["state_dict"][k] for k in ref], list(ref.values()), "final weights")
+
+
+@needs_two_cores
+@pytest.mark.parametrize("extra, message", [
+    ([], "already holds a run (log.csv); pass --resume to continue it or --overwrite to start over"),
+    (["--resume"], "no checkpoint.pt to resume from; drop --resume to start a new run"),
+    (["--set=dataset=lytro", "--overwrite"], "data set 'lytro'"),
+])
+def test_bad_arguments_are_refused_before_the_processes_start(monkeypatch, tmp_path, capsys, extra, message):
+    monkeypatch.setenv("SMFUSE_DATA", str(tmp_path / "no-data"))
+    monkeypatch.setattr(distributed, "launch", lambda *a: pytest.fail("processes started for a bad argument"))
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "log.csv").write_text("step\n")
+    status = cli.main(["train", "--config", "quick", "--out", str(out), "--quiet", *SETS, "--set=processes=2",
+                       *extra])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1 and err[0].startswith("smfuse: error: ") and message in err[0]
+    assert (out / "log.csv").read_text() == "step\n"

@@ -108,10 +108,49 @@ def test_a_run_failing_before_its_first_checkpoint_leaves_no_folder(tmp_path, pa
     ("batch_size", 0, "batch_size"), ("lr", 0.0, "lr must be a positive"), ("variant", "both", "variant must be"),
     ("precision", "fp16", "precision must be"), ("stop_at", 9, "stop_at must be"), ("holdout", -1, "holdout"),
     ("mi_weight", 0.0, "mi_weight"), ("map_weight", -1.0, "map_weight"), ("arch", "wide", "arch must be one of"),
+    ("processes", 0, "processes must be an integer >= 1"),
 ])
 def test_config_is_validated(field, value, match):
     with pytest.raises(ValueError, match=match):
         get_config("quick", steps=8).replace(**{field: value})
+
+
+@pytest.mark.parametrize("cores, processes, batch, expected", [
+    (2, 1, 16, 1), (2, 2, 16, 2), (1, 2, 16, 1), (2, 4, 16, 2), (8, 3, 16, 2), (8, 5, 16, 4), (8, 8, 12, 6),
+])
+def test_local_processes_fit_the_cores_and_divide_the_batch(monkeypatch, cores, processes, batch, expected):
+    from smfuse.train import local_processes
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    cfg = get_config("quick", processes=processes, batch_size=batch, device="cpu")
+    assert local_processes(cfg) == expected
+
+
+def test_the_fast_configuration_asks_for_two_processes_and_the_study_for_one():
+    from smfuse.study import STUDY_BASE
+
+    assert get_config("fast").processes == 2
+    assert STUDY_BASE.processes == 1 and get_config("full").processes == 1
+
+
+def test_check_run_refuses_what_train_would(tmp_path):
+    from smfuse.train import check_run
+
+    cfg = get_config("quick", **TINY)
+    with pytest.raises(ValueError, match="resume and overwrite exclude each other"):
+        check_run(cfg, tmp_path / "r", resume=True, overwrite=True)
+    with pytest.raises(FileNotFoundError, match="no checkpoint.pt to resume from"):
+        check_run(cfg, tmp_path / "r", resume=True)
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "log.csv").write_text("step\n")
+    with pytest.raises(FileExistsError, match="already holds a run"):
+        check_run(cfg, tmp_path / "r")
+    check_run(cfg, tmp_path / "r", overwrite=True)
+    with pytest.raises(ValueError, match="holdout 8 leaves no training pairs of 8"):
+        check_run(cfg.replace(limit=None, holdout=8), tmp_path / "new")
+    with pytest.raises(ValueError, match="unknown data set"):
+        check_run(cfg.replace(dataset="nope"), tmp_path / "new")
+    assert (tmp_path / "r" / "log.csv").read_text() == "step\n" and not (tmp_path / "new").exists()
 
 
 def test_initial_weights_come_from_the_seed_not_the_global_state(tmp_path, pairs):
