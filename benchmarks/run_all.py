@@ -1,7 +1,8 @@
 """Run every benchmark, each in a fresh process, and optionally the quick reproduction.
 
-Runs ``bench_metrics.py``, ``bench_guided_block.py``, ``bench_fuse.py`` and
-``bench_train.py`` one after another (about 2 minutes on 2 idle cores); each prints its
+Runs ``bench_metrics.py``, ``bench_guided_block.py``, ``bench_fuse.py``,
+``bench_train.py`` and ``bench_train_cli.py`` one after another (about 5 minutes on 2
+idle cores); each prints its
 numbers and records its rows in ``results/benchmarks.csv``. With ``--reproduce`` it then
 times ``python -m smfuse.reproduce --profile quick`` (into a temporary folder unless
 ``--reproduce-out`` is given, so that ``results/`` is not overwritten) and records the
@@ -29,7 +30,7 @@ sys.path.insert(0, str(HERE))
 
 from _common import available_threads, machine_description, record_result  # noqa: E402
 
-SCRIPTS = ("bench_metrics.py", "bench_guided_block.py", "bench_fuse.py", "bench_train.py")
+SCRIPTS = ("bench_metrics.py", "bench_guided_block.py", "bench_fuse.py", "bench_train.py", "bench_train_cli.py")
 
 
 def _run(cmd: list[str]) -> tuple[int, float]:

@@ -444,6 +444,33 @@ def check_run(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool =
     _check_holdout(config, load_dataset(config.dataset, limit=config.limit))
 
 
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class _AllCores:
+    """Within it, a CPU process of a data-parallel group computes with every core.
+
+    Rank 0 evaluates while the other processes wait for it at the next gradient
+    all-reduce, so their cores are free; evaluation changes no weight.
+    """
+
+    def __init__(self, active: bool) -> None:
+        self.active = active
+
+    def __enter__(self):
+        if self.active:
+            self.threads = torch.get_num_threads()
+            torch.set_num_threads(max(self.threads, _usable_cores()))
+
+    def __exit__(self, *exc):
+        if self.active:
+            torch.set_num_threads(self.threads)
+
+
 def local_processes(config: TrainConfig) -> int:
     """How many data-parallel processes ``smfuse train`` starts for ``config`` on this machine.
 
@@ -457,11 +484,7 @@ def local_processes(config: TrainConfig) -> int:
     """
     if config.processes == 1 or _pick_device(config.device).type != "cpu":
         return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    n = max(1, min(config.processes, cores))
+    n = max(1, min(config.processes, _usable_cores()))
     while config.batch_size % n:
         n -= 1
     return n
@@ -646,6 +669,7 @@ def _train_loop(config, out, state, train_set, held, device, rank, world, progre
     model.train()
     last_t, last_step = time.perf_counter(), start
     final_eval = None  # (agreement, holdout agreement) of the last step, if it was evaluated
+    wide_eval = world > 1 and device.type == "cpu"  # the other processes wait while rank 0 evaluates
 
     def meta(done: int, **extra) -> dict:
         return {"config": cfg_dict, "seconds": round(elapsed0 + time.perf_counter() - t0, 3), "step": done, **extra}
@@ -672,8 +696,9 @@ def _train_loop(config, out, state, train_set, held, device, rank, world, progre
                        "gra": f"{lgra.item():.6g}", "patches_per_s": rate,
                        "seconds": f"{elapsed0 + now - t0:.1f}", "agreement": "", "holdout_agreement": ""}
                 if eval_now:
-                    agree = mask_agreement(model, train_set)
-                    held_agree = mask_agreement(model, held) if held else None
+                    with _AllCores(wide_eval):
+                        agree = mask_agreement(model, train_set)
+                        held_agree = mask_agreement(model, held) if held else None
                     if done == stop:
                         final_eval = (agree, held_agree)
                     row["agreement"] = f"{agree.mean():.5f}"
@@ -690,7 +715,8 @@ def _train_loop(config, out, state, train_set, held, device, rank, world, progre
     result = {"model": model.eval(), "steps": stop, "seconds": seconds}
     if rank == 0:
         if final_eval is None:
-            final_eval = (mask_agreement(model, train_set), mask_agreement(model, held) if held else None)
+            with _AllCores(wide_eval):
+                final_eval = (mask_agreement(model, train_set), mask_agreement(model, held) if held else None)
         agree = final_eval[0]
         result["agreement"] = agree
         result["holdout_agreement"] = final_eval[1]
