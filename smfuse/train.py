@@ -557,8 +557,9 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
     device = _pick_device(config.device)
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", rank % torch.cuda.device_count())
-    # the run records (and a resume checks) the precision it computes in, never "auto"
-    config = config.replace(precision=resolve_precision(config.precision, device))
+    # the run records (and a resume checks) the precision it computes in, never "auto", and
+    # the processes it runs on (this function trains in the process group it is called in)
+    config = config.replace(precision=resolve_precision(config.precision, device), processes=world)
     if config.precision == "bf16" and not native_bf16(device):
         import warnings
 

@@ -133,6 +133,13 @@ def test_the_fast_configuration_asks_for_two_processes_and_the_study_for_one():
     assert STUDY_BASE.processes == 1 and get_config("full").processes == 1
 
 
+def test_a_run_records_the_processes_it_ran_on(tmp_path, pairs):
+    import json
+
+    train(get_config("quick", **TINY).replace(steps=1, processes=2), tmp_path / "r", pairs=pairs, progress=False)
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["processes"] == 1
+
+
 def test_check_run_refuses_what_train_would(tmp_path):
     from smfuse.train import check_run
 
