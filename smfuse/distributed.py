@@ -35,7 +35,7 @@ import sys
 import torch
 import torch.distributed as dist
 
-from .train import get_config, train
+from .train import get_config, train, usable_cores
 
 __all__ = ["setup", "cleanup", "run", "default_backend", "is_launched", "launch"]
 
@@ -100,10 +100,7 @@ def cleanup(*, wait: bool = True) -> None:
 
 def _threads_per_process(local_world: int) -> int:
     """CPU threads for each of ``local_world`` processes sharing this machine."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
+    cores = usable_cores()
     return max(1, cores // max(1, local_world))
 
 

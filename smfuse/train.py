@@ -18,6 +18,7 @@ one process with the whole batch.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import dataclasses
@@ -39,7 +40,7 @@ from .model import MaskGenerator, to_network_input
 from .precision import PRECISIONS, native_bf16, resolve_precision
 
 __all__ = ["TrainConfig", "CONFIGS", "TrainingSet", "train", "training_step", "mask_agreement", "get_config",
-           "parse_overrides", "check_run", "local_processes"]
+           "parse_overrides", "check_run", "local_processes", "usable_cores"]
 
 
 @dataclass
@@ -413,6 +414,16 @@ def _resume_state(config: TrainConfig, out: Path) -> dict:
     return state
 
 
+def _preflight(config: TrainConfig, out: Path, device: torch.device, *, resume: bool,
+               overwrite: bool) -> tuple[TrainConfig, dict | None]:
+    """The configuration with its precision resolved for ``device``, and the state to resume (or None)."""
+    if resume and overwrite:
+        raise ValueError("resume and overwrite exclude each other")
+    # the run records (and a resume checks) the precision it computes in, never "auto"
+    config = config.replace(precision=resolve_precision(config.precision, device))
+    return config, _resume_state(config, out) if resume else None
+
+
 def _check_holdout(config: TrainConfig, pairs: list) -> None:
     if config.holdout and config.holdout >= len(pairs):
         raise ValueError(f"holdout {config.holdout} leaves no training pairs of {len(pairs)}")
@@ -432,43 +443,38 @@ def check_run(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool =
         without either; no or a mismatching checkpoint to resume; data files missing;
         a holdout that leaves no training pairs.
     """
-    if resume and overwrite:
-        raise ValueError("resume and overwrite exclude each other")
     out = Path(out_dir)
-    device = _pick_device(config.device)
-    config = config.replace(precision=resolve_precision(config.precision, device))
-    if resume:
-        _resume_state(config, out)
-    else:
+    config, _ = _preflight(config, out, _pick_device(config.device), resume=resume, overwrite=overwrite)
+    if not resume:
         _existing_run(out, overwrite)
     _check_holdout(config, load_dataset(config.dataset, limit=config.limit))
 
 
-def _usable_cores() -> int:
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask on Linux)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
 
 
-class _AllCores:
-    """Within it, a CPU process of a data-parallel group computes with every core.
+@contextlib.contextmanager
+def _all_cores(active: bool):
+    """Within it (if ``active``), this process computes with every core.
 
-    Rank 0 evaluates while the other processes wait for it at the next gradient
-    all-reduce, so their cores are free; evaluation changes no weight.
+    Rank 0 of a data-parallel group on a CPU evaluates while the other processes wait
+    for it at the next gradient all-reduce, so their cores are free; evaluation changes
+    no weight.
     """
-
-    def __init__(self, active: bool) -> None:
-        self.active = active
-
-    def __enter__(self):
-        if self.active:
-            self.threads = torch.get_num_threads()
-            torch.set_num_threads(max(self.threads, _usable_cores()))
-
-    def __exit__(self, *exc):
-        if self.active:
-            torch.set_num_threads(self.threads)
+    if not active:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(threads, usable_cores()))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def local_processes(config: TrainConfig) -> int:
@@ -484,7 +490,7 @@ def local_processes(config: TrainConfig) -> int:
     """
     if config.processes == 1 or _pick_device(config.device).type != "cpu":
         return 1
-    n = max(1, min(config.processes, _usable_cores()))
+    n = max(1, min(config.processes, usable_cores()))
     while config.batch_size % n:
         n -= 1
     return n
@@ -548,8 +554,6 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
 
     from .checkpoint import save_checkpoint
 
-    if resume and overwrite:
-        raise ValueError("resume and overwrite exclude each other")
     rank, world = _dist()
     out = Path(out_dir)
     if config.batch_size % world:
@@ -557,9 +561,8 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
     device = _pick_device(config.device)
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", rank % torch.cuda.device_count())
-    # the run records (and a resume checks) the precision it computes in, never "auto", and
-    # the processes it runs on (this function trains in the process group it is called in)
-    config = config.replace(precision=resolve_precision(config.precision, device), processes=world)
+    # the run records the processes it runs on (this function trains in the group it is called in)
+    config, state = _preflight(config.replace(processes=world), out, device, resume=resume, overwrite=overwrite)
     if config.precision == "bf16" and not native_bf16(device):
         import warnings
 
@@ -568,7 +571,6 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
                       "times slower than float32; use precision='auto' or 'fp32' unless the run must repeat a bf16 "
                       "one", RuntimeWarning, stacklevel=2)
     ckpt = out / "checkpoint.pt"
-    state = _resume_state(config, out) if resume else None
     if pairs is None:
         pairs = load_dataset(config.dataset, limit=config.limit)
     _check_holdout(config, pairs)
@@ -697,7 +699,7 @@ def _train_loop(config, out, state, train_set, held, device, rank, world, progre
                        "gra": f"{lgra.item():.6g}", "patches_per_s": rate,
                        "seconds": f"{elapsed0 + now - t0:.1f}", "agreement": "", "holdout_agreement": ""}
                 if eval_now:
-                    with _AllCores(wide_eval):
+                    with _all_cores(wide_eval):
                         agree = mask_agreement(model, train_set)
                         held_agree = mask_agreement(model, held) if held else None
                     if done == stop:
@@ -716,7 +718,7 @@ def _train_loop(config, out, state, train_set, held, device, rank, world, progre
     result = {"model": model.eval(), "steps": stop, "seconds": seconds}
     if rank == 0:
         if final_eval is None:
-            with _AllCores(wide_eval):
+            with _all_cores(wide_eval):
                 final_eval = (mask_agreement(model, train_set), mask_agreement(model, held) if held else None)
         agree = final_eval[0]
         result["agreement"] = agree
