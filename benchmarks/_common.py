@@ -57,6 +57,11 @@ def available_threads() -> int:
         return os.cpu_count() or 1
 
 
+def load_average() -> float:
+    """The machine's 1-minute load average (nan where the OS does not report one)."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
 def time_median(fn: Callable[[], object], *, repeats: int = 7, warmup: int = 1) -> tuple[float, list[float]]:
     """Median wall time of ``fn()`` in seconds over ``repeats`` runs after ``warmup`` runs."""
     if repeats < 1:

@@ -42,7 +42,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch starts (see README)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import available_threads, machine_description, record_result, time_median  # noqa: E402
+from _common import available_threads, load_average, machine_description, record_result, time_median  # noqa: E402
 
 TARGET_MP_S = 1.0
 TARGET_PEAK_MB = 2048.0
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         _large_child()
         return 0
 
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    load = load_average()
     big = None if args.skip_large else _run_large_child()  # first, while this process is small
 
     import torch

@@ -18,7 +18,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import available_threads, machine_description, record_result, time_median  # noqa: E402
+from _common import available_threads, load_average, machine_description, record_result, time_median  # noqa: E402
 
 BENCHMARK = "guided_block.initial_mask.520x520"
 
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     assert g1.shape == (520, 520)
     median, times = time_median(lambda: initial_mask(g1, g2), repeats=args.repeats)
     threads, machine = available_threads(), machine_description()
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    load = load_average()
     print(f"initial_mask on one 520x520 grey pair: median {median * 1e3:.1f} ms of {len(times)} runs "
           f"(min {min(times) * 1e3:.1f}, max {max(times) * 1e3:.1f})")
     print(f"threads available: {threads}; machine: {machine}; load average {load:.1f}")

@@ -43,7 +43,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch starts (see README)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import available_threads, machine_description, record_result  # noqa: E402
+from _common import available_threads, load_average, machine_description, record_result  # noqa: E402
 
 
 def make_smfuse_step(data, cfg):
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
 
     fast_precision = resolve_precision(get_config("fast").precision)
     threads, machine = available_threads(), machine_description()
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    load = load_average()
     note_load = f"load average {load:.1f} on {threads} cores at start"
     ctx = mp.get_context("spawn")
     workers, kept = {}, {}

@@ -34,7 +34,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch starts (see README)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import available_threads, machine_description, record_result  # noqa: E402
+from _common import available_threads, load_average, machine_description, record_result  # noqa: E402
 
 PLAIN_STEPS = 25
 
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
     processes = local_processes(get_config("fast"))
     threads, machine = available_threads(), machine_description()
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    load = load_average()
     fast, plain = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
