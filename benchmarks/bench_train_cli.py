@@ -10,7 +10,8 @@ a fresh process:
   ``patches_per_s`` its log reports over the second half of the run;
 * the plain loop: :class:`smfuse.model.MaskGenerator`, Adam, smooth-L1 on MG against a
   fixed random label, batch 16 of 64x64, channels-last, the C library's default
-  allocator; the median patches per second of its steps after 5 warm-up steps.
+  allocator (``bench_train.make_plain_step(module=True)``); the median patches per
+  second of its steps after 5 warm-up steps.
 
 Records ``train.cli.fast.b16x64`` and ``train.cli.plain.b16x64`` (medians over the
 rounds) and ``train.cli.fast_over_plain`` (the median of the rounds' ratios; target
@@ -40,26 +41,16 @@ PLAIN_STEPS = 25
 
 
 def plain_loop(steps: int = PLAIN_STEPS) -> float:
-    """Patches per second of a plain fp32 loop over MaskGenerator (median step after 5 warm-up steps)."""
+    """Patches per second of the plain fp32 loop over MaskGenerator (median step after 5 warm-up steps)."""
     import time
 
-    import torch
+    from bench_train import make_plain_step
 
-    from smfuse.model import MaskGenerator
-
-    g = torch.Generator().manual_seed(0)
-    net = MaskGenerator(generator=g).train().to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(net.parameters(), 1e-3)
-    cl = lambda x: x.contiguous(memory_format=torch.channels_last)  # noqa: E731
-    a, b = cl(torch.rand(16, 1, 64, 64, generator=g)), cl(torch.rand(16, 1, 64, 64, generator=g))
-    label = (torch.rand(16, 1, 64, 64, generator=g) > 0.5).float()
+    step = make_plain_step(module=True)
     times = []
     for _ in range(steps):
         t = time.perf_counter()
-        loss = torch.nn.functional.smooth_l1_loss(net(a, b), label)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        step()
         times.append(time.perf_counter() - t)
     return 16 / statistics.median(times[5:])
 
