@@ -119,10 +119,10 @@ def test_study_threads_are_checked_and_recorded(tmp_path):
     assert read_checkpoint(tmp_path / "r" / "c" / "seed-0" / "final.pt")["meta"]["config"]["threads"] == 1
 
 
-def test_the_convergence_check_doubles_a_and_f_and_halves_b_to_e(tmp_path):
+def test_the_convergence_check_doubles_a_f_and_g_and_halves_b_to_e(tmp_path):
     from smfuse.study import BUDGET_ARMS
 
-    assert list(BUDGET_ARMS) == ["a-long", "f-long", "b-half", "c-half", "d-half", "e-half"]
+    assert list(BUDGET_ARMS) == ["a-long", "f-long", "g-long", "b-half", "c-half", "d-half", "e-half"]
     assert not set(BUDGET_ARMS) & set(ARMS)
     for name in BUDGET_ARMS:
         k, kind = name.split("-")
