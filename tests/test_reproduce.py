@@ -180,3 +180,21 @@ def test_rerunning_one_notebook_keeps_the_others_results_in_the_summary(nbdir, t
     assert reproduce.run(profile="quick", out=out, only=["02"], notebooks=nbdir, log=lambda s: None) == 0
     summary = (out / "SUMMARY.md").read_text()
     assert "Only the selected notebooks ran (02-b)" in summary and "claim of 01-a" not in summary
+
+
+def test_papermill_reads_every_parameter_each_notebook_declares(caplog):
+    """papermill skips a parameters line with a second '=' (say in its comment) with only a warning, and
+    ``smfuse reproduce -p`` then refuses that parameter as declared by no notebook."""
+    import ast
+    import logging
+
+    from smfuse.report import REPO_ROOT
+
+    for path in reproduce.list_notebooks(REPO_ROOT / "notebooks"):
+        cell = next(c for c in nbformat.read(path, as_version=4).cells if "parameters" in c.metadata.get("tags", []))
+        assigned = [t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign) for t in node.targets]
+        with caplog.at_level(logging.WARNING, logger="papermill"):
+            caplog.clear()
+            read = reproduce.notebook_parameters(path)
+        assert list(read) == assigned, path.name
+        assert not [r for r in caplog.records if "Unable to parse" in r.getMessage()], path.name
