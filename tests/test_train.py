@@ -219,10 +219,12 @@ def test_quick_training_learns_the_initial_mask(tmp_path, pairs):
     from smfuse.model import MaskGenerator
 
     before = mask_agreement(MaskGenerator(generator=torch.Generator().manual_seed(0)), ts).mean()
-    res = train(get_config("quick", eval_every=0, variant="paper"), tmp_path / "q", pairs=pairs, progress=False)
+    # 100 of the quick configuration's 300 steps (measured, seeds 0-2: +0.17, +0.24, +0.30 in 17 s each)
+    res = train(get_config("quick", steps=100, eval_every=0, variant="paper"), tmp_path / "q", pairs=pairs,
+                progress=False)
     after = res["agreement"].mean()
     print(f"quick training: MF/MI agreement {before:.3f} -> {after:.3f} in {res['seconds']:.1f} s")
-    assert after > before + 0.05
+    assert after > before + 0.1
     rows = list(csv.DictReader(open(tmp_path / "q" / "log.csv")))
     maps = [float(r["map"]) for r in rows]
     q = max(1, len(maps) // 4)  # each row is one batch: compare quarters, not single batches
