@@ -45,9 +45,11 @@ def main(argv=None) -> int:
     print(f"reached {args.target} at step {hit['step']} after {minutes:.1f} min")
     if not args.no_record:
         name = args.name or cfg["variant"]
-        notes = (f"wall time of smfuse train until MF/MI >= {args.target} on the 20 training pairs (step {hit['step']}); "
+        notes = (f"wall time of smfuse train until MF/MI >= {args.target} on the 20 training pairs "
+                 f"(step {hit['step']}); "
                  f"variant {cfg['variant']} lr {cfg['lr']} {cfg['lr_schedule']} over {cfg['steps']} steps; "
-                 f"batch {cfg['batch_size']} of {cfg['patch_size']}x{cfg['patch_size']}; precision {cfg.get('precision', 'fp32')}")
+                 f"batch {cfg['batch_size']} of {cfg['patch_size']}x{cfg['patch_size']}; "
+                 f"precision {cfg.get('precision', 'fp32')}")
         record_result(f"train.time_to_{args.target}.{name}", float(hit["seconds"]), "s", median_of=1,
                       threads=args.threads, notes=notes)
     return 0

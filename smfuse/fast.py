@@ -209,7 +209,8 @@ class FastLogits:
         z : (B, 1, H, W) float32 tensor, contiguous
         """
         if x1.ndim != 4 or x1.shape[1] != 1 or x1.shape != x2.shape:
-            raise ValueError(f"expected two (B, 1, H, W) tensors of one shape, got {tuple(x1.shape)} and {tuple(x2.shape)}")
+            raise ValueError(f"expected two (B, 1, H, W) tensors of one shape, got {tuple(x1.shape)} and "
+                             f"{tuple(x2.shape)}")
         if x1.device.type != "cpu" or x2.device.type != "cpu":
             raise ValueError("FastLogits runs on the CPU; move the inputs with .cpu() or use model.logits")
         h, w = x1.shape[-2:]

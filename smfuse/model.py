@@ -207,7 +207,8 @@ class MaskGenerator(nn.Module):
         MG : (B, 1, H, W) tensor in [0, 1]; MG > 0.5 selects the second source.
         """
         if x1.ndim != 4 or x1.shape[1] != 1 or x1.shape != x2.shape:
-            raise ValueError(f"expected two (B, 1, H, W) tensors of one shape, got {tuple(x1.shape)} and {tuple(x2.shape)}")
+            raise ValueError(f"expected two (B, 1, H, W) tensors of one shape, got {tuple(x1.shape)} and "
+                             f"{tuple(x2.shape)}")
         return torch.tanh(self.logits(x1, x2)) / 2 + 0.5
 
 

@@ -215,7 +215,8 @@ class Report:
         if not claim:
             raise ValueError("claim must be a non-empty sentence")
         if not isinstance(verdict, Verdict) or verdict.verdict not in VERDICTS:
-            raise TypeError(f"verdict must be a smfuse.claims.Verdict from the claims rule, got {type(verdict).__name__}")
+            raise TypeError(f"verdict must be a smfuse.claims.Verdict from the claims rule, "
+                            f"got {type(verdict).__name__}")
         c = Claim(claim=claim, ours=fmt(ours, digits), authors=fmt(authors, digits),
                   published=fmt(published, digits), file=file, notebook=self.name,
                   verdict=verdict.text(), rule=verdict.rule)

@@ -189,7 +189,8 @@ def _validate(c: TrainConfig) -> None:
     for name in ("holdout", "eval_every", "checkpoint_every", "log_every", "seed"):
         v = getattr(c, name)
         need(isinstance(v, int) and v >= 0, f"{name} must be an integer >= 0, got {v!r}")
-    need(c.threads is None or (isinstance(c.threads, int) and c.threads > 0), f"threads must be None or > 0, got {c.threads!r}")
+    need(c.threads is None or (isinstance(c.threads, int) and c.threads > 0),
+         f"threads must be None or > 0, got {c.threads!r}")
     need(c.device in ("auto", "cpu", "cuda") or str(c.device).startswith("cuda:"),
          f"device must be 'auto', 'cpu' or 'cuda', got {c.device!r}")
     need(c.mi_weight is None or c.mi_weight > 0, f"mi_weight must be None or > 0, got {c.mi_weight!r}")
@@ -679,7 +680,8 @@ def _train_loop(config, out, state, train_set, held, device, rank, world, progre
 
     try:
         for step in bar:
-            x1, x2, mi = train_set.batch(step, config.batch_size, config.patch_size, config.seed, config.patch_mi_weight)
+            x1, x2, mi = train_set.batch(step, config.batch_size, config.patch_size, config.seed,
+                                         config.patch_mi_weight)
             sl = slice(rank * per_rank, (rank + 1) * per_rank)
             x1, x2, mi = (t[sl].to(device).contiguous(memory_format=torch.channels_last) for t in (x1, x2, mi))
             for group in opt.param_groups:
