@@ -16,6 +16,7 @@ d      the paper variant: labels {0, 1}, straight-through sign, Lgra 1, Lmap 10:
 e      the paper variant with Lgra strong enough to move the mask (Lmap weight 1)
 f      Lgra alone, no Lmap
 g      (d) in float32: the precision check (the study trains in bfloat16)
+h      (c) in float32: the precision check without Lgra (added after g-long had converged)
 =====  ==================================================================================
 
 Common to all arms (:data:`STUDY_BASE`): the ``fast`` schedule (Adam 2e-3, cosine) in
@@ -52,8 +53,11 @@ Halving moved every arm of b-e by more than the tolerance, which leaves open whe
 steps suffice; ``g-long`` doubles arm g, the paper variant (d) in float32, so that the
 doubling test reaches the shipped paper configuration at one precision on both sides (float32
 because a CPU without native bfloat16 trains it several times faster than arm d's bfloat16).
-``smfuse study --arms a-long f-long g-long b-half c-half d-half e-half`` trains them. Like
-the plus arms they are not part of :func:`study_wall_time`.
+Once g-long had converged, arm h (arm c, Lgra off, in float32) was added at both budgets
+(``h``, ``h-long``): a second precision check, and Lgra on against off at one precision at a
+budget where both sides' convergence is tested (g-long against h-long). ``smfuse study
+--arms h a-long f-long g-long h-long b-half c-half d-half e-half`` trains them. Like the
+plus arms, the budget arms are not part of :func:`study_wall_time`.
 
 Runs are resumable: ``smfuse study`` skips every run whose weights are already in
 ``results/study/<arm>/seed-<k>/``, resumes an interrupted one from its checkpoint in the
@@ -75,7 +79,7 @@ from pathlib import Path
 
 from .train import TrainConfig, get_config
 
-__all__ = ["Arm", "ARMS", "PLUS_ARMS", "BUDGET_ARMS", "SEEDS", "STUDY_BASE", "SELECTION_RULE", "SHIPPED_ARMS",
+__all__ = ["Arm", "ARMS", "PRECISION_CHECKS", "PLUS_ARMS", "BUDGET_ARMS", "SEEDS", "STUDY_BASE", "SELECTION_RULE", "SHIPPED_ARMS",
            "RESULTS_DIR", "arm_config", "run_dir", "run_study", "finished_runs", "seed_runs", "arm_methods",
            "seed_methods", "study_wall_time"]
 
@@ -112,7 +116,12 @@ ARMS: dict[str, Arm] = {a.name: a for a in (
     Arm("e", "paper variant with strong Lgra (Lmap weight 1)", dict(variant="paper", map_weight=1.0)),
     Arm("f", "Lgra alone, no Lmap", dict(variant="paper", map_weight=0.0)),
     Arm("g", "(d) in float32: the precision check", dict(variant="paper", precision="fp32")),
+    Arm("h", "(c) in float32: the precision check without Lgra",
+        dict(variant="paper", gra_weight=0.0, precision="fp32")),
 )}
+
+#: The precision checks: each arm of :data:`ARMS` in float32 and the bfloat16 arm it repeats.
+PRECISION_CHECKS = {"g": "d", "h": "c"}
 
 #: Attempts beyond the paper (notebook 08); the first is the ``plus`` configuration.
 PLUS_ARMS: dict[str, Arm] = {a.name: a for a in (
@@ -122,11 +131,11 @@ PLUS_ARMS: dict[str, Arm] = {a.name: a for a in (
     Arm("vote", "dilated network with a learned 11x11 vote over its logits (37x37), paper variant (Lmap 10)",
         dict(variant="paper", arch="dilated-vote")),
 )}
-#: The convergence check: arms a, f and g at twice the common budget, b-e at half of it
+#: The convergence check: arms a, f, g and h at twice the common budget, b-e at half of it
 #: (same seeds, same schedule shape; see the module docstring).
 BUDGET_ARMS: dict[str, Arm] = {
     **{f"{k}-long": Arm(f"{k}-long", f"({k}) at twice the common budget ({2 * STUDY_BASE.steps} steps)",
-                        dict(ARMS[k].overrides, steps=2 * STUDY_BASE.steps)) for k in ("a", "f", "g")},
+                        dict(ARMS[k].overrides, steps=2 * STUDY_BASE.steps)) for k in ("a", "f", "g", "h")},
     **{f"{k}-half": Arm(f"{k}-half", f"({k}) at half the common budget ({STUDY_BASE.steps // 2} steps)",
                         dict(ARMS[k].overrides, steps=STUDY_BASE.steps // 2)) for k in ("b", "c", "d", "e")},
 }

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from smfuse.checkpoint import read_checkpoint
-from smfuse.study import ARMS, STUDY_BASE, arm_config, finished_runs, run_study
+from smfuse.study import ARMS, PRECISION_CHECKS, STUDY_BASE, arm_config, finished_runs, run_study
 
 pytestmark = pytest.mark.filterwarnings("ignore:precision=.bf16. without native bfloat16:RuntimeWarning")  # the study pins bf16
 
@@ -13,15 +13,17 @@ TINY = dict(steps=4, dataset="synthetic", limit=3, holdout=1, eval_every=2, chec
 
 
 def test_arms_are_the_declared_configurations():
-    assert list(ARMS) == ["a", "b", "c", "d", "e", "f", "g"]
-    a, b, c, d, e, f, g = (arm_config(k, 0) for k in ARMS)
+    assert list(ARMS) == ["a", "b", "c", "d", "e", "f", "g", "h"]
+    a, b, c, d, e, f, g, h = (arm_config(k, 0) for k in ARMS)
     assert (a.variant, a.patch_mi_weight, b.patch_mi_weight) == ("code", 1.0, 2.0)
     assert (c.variant, c.gra_weight, c.map_weight) == ("paper", 0.0, 10.0)
     assert (d.variant, d.gra_weight, d.map_weight) == ("paper", 1.0, 10.0)
     assert (e.map_weight, f.map_weight, f.gra_weight) == (1.0, 0.0, 1.0)
     assert (g.variant, g.precision, d.precision) == ("paper", "fp32", "bf16")  # g: d in float32
     assert g.replace(precision="bf16") == d
-    assert {k.steps for k in (a, b, c, d, e, f, g)} == {STUDY_BASE.steps}  # one step budget
+    assert (h.precision, h.replace(precision="bf16")) == ("fp32", c)  # h: c in float32
+    assert PRECISION_CHECKS == {"g": "d", "h": "c"}
+    assert {k.steps for k in (a, b, c, d, e, f, g, h)} == {STUDY_BASE.steps}  # one step budget
     assert arm_config("d", 2).seed == 2
     with pytest.raises(ValueError, match="unknown arm"):
         arm_config("z", 0)
@@ -119,10 +121,10 @@ def test_study_threads_are_checked_and_recorded(tmp_path):
     assert read_checkpoint(tmp_path / "r" / "c" / "seed-0" / "final.pt")["meta"]["config"]["threads"] == 1
 
 
-def test_the_convergence_check_doubles_a_f_and_g_and_halves_b_to_e(tmp_path):
+def test_the_convergence_check_doubles_a_f_g_and_h_and_halves_b_to_e(tmp_path):
     from smfuse.study import BUDGET_ARMS
 
-    assert list(BUDGET_ARMS) == ["a-long", "f-long", "g-long", "b-half", "c-half", "d-half", "e-half"]
+    assert list(BUDGET_ARMS) == ["a-long", "f-long", "g-long", "h-long", "b-half", "c-half", "d-half", "e-half"]
     assert not set(BUDGET_ARMS) & set(ARMS)
     for name in BUDGET_ARMS:
         k, kind = name.split("-")
