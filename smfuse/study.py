@@ -79,9 +79,9 @@ from pathlib import Path
 
 from .train import TrainConfig, get_config
 
-__all__ = ["Arm", "ARMS", "PRECISION_CHECKS", "PLUS_ARMS", "BUDGET_ARMS", "SEEDS", "STUDY_BASE", "SELECTION_RULE", "SHIPPED_ARMS",
-           "RESULTS_DIR", "arm_config", "run_dir", "run_study", "finished_runs", "seed_runs", "arm_methods",
-           "seed_methods", "study_wall_time"]
+__all__ = ["Arm", "ARMS", "PRECISION_CHECKS", "PLUS_ARMS", "BUDGET_ARMS", "SEEDS", "STUDY_BASE", "SELECTION_RULE",
+           "SHIPPED_ARMS", "RESULTS_DIR", "arm_config", "run_dir", "run_study", "finished_runs", "seed_runs",
+           "arm_methods", "seed_methods", "study_wall_time"]
 
 SEEDS = (0, 1, 2)
 
