@@ -55,9 +55,12 @@ doubling test reaches the shipped paper configuration at one precision on both s
 because a CPU without native bfloat16 trains it several times faster than arm d's bfloat16).
 Once g-long had converged, arm h (arm c, Lgra off, in float32) was added at both budgets
 (``h``, ``h-long``): a second precision check, and Lgra on against off at one precision at a
-budget where both sides' convergence is tested (g-long against h-long). ``smfuse study
---arms h a-long f-long g-long h-long b-half c-half d-half e-half`` trains them. Like the
-plus arms, the budget arms are not part of :func:`study_wall_time`.
+budget where both sides' convergence is tested (g-long against h-long). Arms c, d and e
+were doubled last (``c-long``, ``d-long``, ``e-long``, in bfloat16 like the arms they
+repeat), once a CPU that computes bfloat16 natively could train them in a session.
+``smfuse study --arms a-long c-long d-long e-long f-long g-long h-long`` trains every doubled
+arm, ``--arms b-half c-half d-half e-half`` the halved ones. Like the plus arms, the budget
+arms are not part of :func:`study_wall_time`.
 
 Runs are resumable: ``smfuse study`` skips every run whose weights are already in
 ``results/study/<arm>/seed-<k>/``, resumes an interrupted one from its checkpoint in the
@@ -131,11 +134,11 @@ PLUS_ARMS: dict[str, Arm] = {a.name: a for a in (
     Arm("vote", "dilated network with a learned 11x11 vote over its logits (37x37), paper variant (Lmap 10)",
         dict(variant="paper", arch="dilated-vote")),
 )}
-#: The convergence check: arms a, f, g and h at twice the common budget, b-e at half of it
+#: The convergence check: arms a and c-h at twice the common budget, b-e at half of it
 #: (same seeds, same schedule shape; see the module docstring).
 BUDGET_ARMS: dict[str, Arm] = {
     **{f"{k}-long": Arm(f"{k}-long", f"({k}) at twice the common budget ({2 * STUDY_BASE.steps} steps)",
-                        dict(ARMS[k].overrides, steps=2 * STUDY_BASE.steps)) for k in ("a", "f", "g", "h")},
+                        dict(ARMS[k].overrides, steps=2 * STUDY_BASE.steps)) for k in ("a", "c", "d", "e", "f", "g", "h")},
     **{f"{k}-half": Arm(f"{k}-half", f"({k}) at half the common budget ({STUDY_BASE.steps // 2} steps)",
                         dict(ARMS[k].overrides, steps=STUDY_BASE.steps // 2)) for k in ("b", "c", "d", "e")},
 }

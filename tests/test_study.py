@@ -121,10 +121,11 @@ def test_study_threads_are_checked_and_recorded(tmp_path):
     assert read_checkpoint(tmp_path / "r" / "c" / "seed-0" / "final.pt")["meta"]["config"]["threads"] == 1
 
 
-def test_the_convergence_check_doubles_a_f_g_and_h_and_halves_b_to_e(tmp_path):
+def test_the_convergence_check_doubles_a_and_c_to_h_and_halves_b_to_e(tmp_path):
     from smfuse.study import BUDGET_ARMS
 
-    assert list(BUDGET_ARMS) == ["a-long", "f-long", "g-long", "h-long", "b-half", "c-half", "d-half", "e-half"]
+    assert list(BUDGET_ARMS) == ["a-long", "c-long", "d-long", "e-long", "f-long", "g-long", "h-long",
+                                 "b-half", "c-half", "d-half", "e-half"]
     assert not set(BUDGET_ARMS) & set(ARMS)
     for name in BUDGET_ARMS:
         k, kind = name.split("-")
