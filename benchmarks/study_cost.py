@@ -21,7 +21,8 @@ seconds in each run's ``log.csv``, and the wall times ``smfuse study`` itself wr
   own, or as many new ones) from nothing, from ``results/study/study_commands.csv``; the
   figure the target is about, when one ran.
 
-The first four count the study's own seeds (``smfuse.study.SEEDS``) alone.
+The first four count the study's own seeds (``smfuse.study.SEEDS``) alone, and are not
+recorded for a folder without them (a timed rerun at further seeds records the last alone).
 
 The seconds of a run depend on what else ran on the machine: the notes give the number of
 runs behind each figure.
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{w['wall_seconds'] / 3600:.2f} h wall at {args.jobs} side by side (target <= 3 h); "
           f"slowest run {w['slowest_run']:.0f} s; median run {w['median_run']:.0f} s "
           f"({w['median_run'] * want / args.jobs / 3600:.2f} h for all {want})")
-    rows = [("study.wall_time", w["wall_seconds"], "s", w["runs"],
+    rows = [] if w["runs"] == 0 else [("study.wall_time", w["wall_seconds"], "s", w["runs"],
              f"sum of the training seconds of {w['runs']} of {want} runs (arms x seeds) / {args.jobs} side by side; "
              "one core per run"),
             ("study.wall_time_median_run", w["median_run"] * want / args.jobs, "s", w["runs"],
@@ -87,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
                      f"{r['arms']}; seeds {r['seeds']}) from nothing (started {r['started']})"))
     else:
         print("no single smfuse study command has trained the whole study yet: the figures above are sums of runs")
-    if not args.no_record:
+    if not rows:
+        print("nothing to record")
+    elif not args.no_record:
         for name, value, unit, n, notes in rows:
             p = record_result(name, value, unit, median_of=n, threads=args.jobs, notes=notes,
                               machine=machine_description())
