@@ -58,8 +58,10 @@ Once g-long had converged, arm h (arm c, Lgra off, in float32) was added at both
 budget where both sides' convergence is tested (g-long against h-long). Arms c, d and e
 were doubled last (``c-long``, ``d-long``, ``e-long``, in bfloat16 like the arms they
 repeat), once a CPU that computes bfloat16 natively could train them in a session.
+Doubling moved arm a by more than the tolerance once more (3000 -> 6000 steps), so ``a-xlong``
+trains it at four times the common budget (12000 steps), the doubling test of a-long.
 ``smfuse study --arms a-long c-long d-long e-long f-long g-long h-long`` trains every doubled
-arm, ``--arms b-half c-half d-half e-half`` the halved ones. Like the plus arms, the budget
+arm, ``--arms b-half c-half d-half e-half`` the halved ones, ``--arms a-xlong`` arm a at 12000 steps. Like the plus arms, the budget
 arms are not part of :func:`study_wall_time`.
 
 Runs are resumable: ``smfuse study`` skips every run whose weights are already in
@@ -134,13 +136,16 @@ PLUS_ARMS: dict[str, Arm] = {a.name: a for a in (
     Arm("vote", "dilated network with a learned 11x11 vote over its logits (37x37), paper variant (Lmap 10)",
         dict(variant="paper", arch="dilated-vote")),
 )}
-#: The convergence check: arms a and c-h at twice the common budget, b-e at half of it
+#: The convergence check: arms a and c-h at twice the common budget, b-e at half of it, a at four times it
 #: (same seeds, same schedule shape; see the module docstring).
 BUDGET_ARMS: dict[str, Arm] = {
     **{f"{k}-long": Arm(f"{k}-long", f"({k}) at twice the common budget ({2 * STUDY_BASE.steps} steps)",
                         dict(ARMS[k].overrides, steps=2 * STUDY_BASE.steps)) for k in ("a", "c", "d", "e", "f", "g", "h")},
     **{f"{k}-half": Arm(f"{k}-half", f"({k}) at half the common budget ({STUDY_BASE.steps // 2} steps)",
                         dict(ARMS[k].overrides, steps=STUDY_BASE.steps // 2)) for k in ("b", "c", "d", "e")},
+    # doubling a-long moved arm a by more than the tolerance: a-long doubled once more
+    "a-xlong": Arm("a-xlong", f"(a) at four times the common budget ({4 * STUDY_BASE.steps} steps)",
+                   dict(ARMS["a"].overrides, steps=4 * STUDY_BASE.steps)),
 }
 _ALL_ARMS = {**ARMS, **PLUS_ARMS, **BUDGET_ARMS}
 

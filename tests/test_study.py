@@ -121,16 +121,16 @@ def test_study_threads_are_checked_and_recorded(tmp_path):
     assert read_checkpoint(tmp_path / "r" / "c" / "seed-0" / "final.pt")["meta"]["config"]["threads"] == 1
 
 
-def test_the_convergence_check_doubles_a_and_c_to_h_and_halves_b_to_e(tmp_path):
+def test_the_convergence_check_doubles_a_and_c_to_h_halves_b_to_e_and_doubles_a_twice(tmp_path):
     from smfuse.study import BUDGET_ARMS
 
     assert list(BUDGET_ARMS) == ["a-long", "c-long", "d-long", "e-long", "f-long", "g-long", "h-long",
-                                 "b-half", "c-half", "d-half", "e-half"]
+                                 "b-half", "c-half", "d-half", "e-half", "a-xlong"]
     assert not set(BUDGET_ARMS) & set(ARMS)
     for name in BUDGET_ARMS:
         k, kind = name.split("-")
         check, base = arm_config(name, 1), arm_config(k, 1)
-        assert check.steps == {"long": 6000, "half": 1500}[kind]
+        assert check.steps == {"long": 6000, "half": 1500, "xlong": 12000}[kind]
         assert check.replace(steps=base.steps) == base  # nothing else changes
     # overrides win over an arm's own settings (the tests shrink the budget arms too)
     assert arm_config("a-long", 0, **TINY).steps == TINY["steps"]
