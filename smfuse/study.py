@@ -61,8 +61,8 @@ repeat), once a CPU that computes bfloat16 natively could train them in a sessio
 Doubling moved arm a by more than the tolerance once more (3000 -> 6000 steps), so ``a-xlong``
 trains it at four times the common budget (12000 steps), the doubling test of a-long.
 ``smfuse study --arms a-long c-long d-long e-long f-long g-long h-long`` trains every doubled
-arm, ``--arms b-half c-half d-half e-half`` the halved ones, ``--arms a-xlong`` arm a at 12000 steps. Like the plus arms, the budget
-arms are not part of :func:`study_wall_time`.
+arm, ``--arms b-half c-half d-half e-half`` the halved ones, ``--arms a-xlong`` arm a at
+12000 steps. Like the plus arms, the budget arms are not part of :func:`study_wall_time`.
 
 Runs are resumable: ``smfuse study`` skips every run whose weights are already in
 ``results/study/<arm>/seed-<k>/``, resumes an interrupted one from its checkpoint in the

@@ -63,7 +63,7 @@ def test_kept_memory_makes_training_steps_fault_free_and_changes_no_number():
     assert kept_default == "None" and kept_kept == "True"
     assert default > 10_000, f"{default_steps} page faults per step with glibc's defaults: the test measures nothing"
     assert kept < default / 20, f"{kept_steps} page faults per step with freed memory kept, {default_steps} without"
-    assert len(digest_default) == 64 and digest_kept == digest_default  # bit-identical weights after 5 steps
+    assert len(digest_default) == 64 and digest_kept == digest_default  # bit-identical weights after 10 steps
 
 
 def test_keep_freed_memory_called_again_still_reports_the_setting():
