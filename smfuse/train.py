@@ -39,8 +39,8 @@ from .losses import LossTerms, gradient_loss, map_loss
 from .model import MaskGenerator, to_network_input
 from .precision import PRECISIONS, native_bf16, resolve_precision
 
-__all__ = ["TrainConfig", "CONFIGS", "TrainingSet", "train", "training_step", "mask_agreement", "get_config",
-           "parse_overrides", "check_run", "local_processes", "usable_cores"]
+__all__ = ["TrainConfig", "CONFIGS", "TrainingSet", "train", "training_step", "mask_agreement", "training_objective",
+           "get_config", "parse_overrides", "check_run", "local_processes", "usable_cores"]
 
 
 @dataclass
@@ -339,6 +339,50 @@ def mask_agreement(model: MaskGenerator, data: TrainingSet) -> np.ndarray:
         out.append(float(((z > 0) == (mi.numpy() > 0.5)).mean()))
     model.train(was_training)
     return np.array(out)
+
+
+@torch.inference_mode()
+def training_objective(model: MaskGenerator, data: TrainingSet, config: TrainConfig) -> dict[str, np.ndarray]:
+    """The run's own loss, ``gra_weight * Lgra + map_weight * Lmap``, on each whole training pair.
+
+    The training log's loss is that of one random batch of patches, so it moves from step
+    to step with what the batch happens to hold; this is the same objective on fixed data
+    (every pixel of every pair, float32, the model in evaluation mode), so two runs' values
+    can be compared: it tells whether a longer budget still lowers what the run optimises,
+    whatever its mask does.
+
+    Parameters
+    ----------
+    model : MaskGenerator
+    data : TrainingSet
+        The pairs (grey sources in [0, 1], their initial masks MI).
+    config : TrainConfig
+        Its ``variant``, ``map_weight`` and ``gra_weight`` define the objective.
+
+    Returns
+    -------
+    dict of str to (N,) float64 arrays
+        ``"total"``, ``"map"`` (Lmap) and ``"gra"`` (Lgra), one value per pair, and
+        ``"margin"``, the mean of ``|MG - 0.5|`` (0.5 where every pixel is decided with
+        certainty, 0 where MG sits on the threshold and MF is the sign of rounding noise).
+    """
+    from .fuse import predict_logits
+
+    was_training = model.training
+    model.eval()
+    out = {"total": [], "map": [], "gra": [], "margin": []}
+    for g1, g2, mi in zip(data.g1, data.g2, data.mi):
+        z = predict_logits(model, g1.numpy(), g2.numpy(), tile=None)
+        mg = torch.tanh(torch.from_numpy(z).float())[None, None] / 2 + 0.5
+        x1, x2 = to_network_input(g1[None, None]), to_network_input(g2[None, None])
+        lmap = float(map_loss(mg, mi[None, None], variant=config.variant))
+        lgra = float(gradient_loss(mg, x1, x2, variant=config.variant))
+        out["map"].append(lmap)
+        out["gra"].append(lgra)
+        out["margin"].append(float(np.abs(np.tanh(z.astype(np.float64))).mean() / 2))  # |MG - 0.5| in float64
+        out["total"].append(config.map_weight * lmap + config.gra_weight * lgra)
+    model.train(was_training)
+    return {k: np.array(v, dtype=np.float64) for k, v in out.items()}
 
 
 def _dist():

@@ -280,3 +280,52 @@ def test_the_dilated_architecture_trains_resumes_and_is_saved_as_such(tmp_path, 
     assert train(old, run, pairs=pairs, resume=True, progress=False)["steps"] == old.steps
     with pytest.raises(ValueError, match="is a 'released' network but the configuration trains arch='dilated'"):
         train(cfg.replace(init_from=str(run / "final.pt")), tmp_path / "ft", pairs=pairs, progress=False)
+
+
+def test_training_objective_of_a_constant_mask_is_known_in_closed_form(pairs):
+    """MG = 1 everywhere (dec3 zeroed, its bias large): the paper's Lmap is 0.5 * mean(1 - MI)
+    (|MI - 1| is 0 or 1, and smooth-L1(1) = 0.5), Lgra that of the second source alone."""
+    from smfuse.losses import max_gradient_map
+    from smfuse.filters import laplacian
+    from smfuse.model import MaskGenerator, to_network_input
+    from smfuse.train import training_objective
+
+    ts = TrainingSet(pairs[:2])
+    net = MaskGenerator(generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        net.dec3.weight.zero_()
+        net.dec3.bias.fill_(20.0)  # tanh(20) / 2 + 0.5 = 1 in float32
+    cfg = get_config("quick", variant="paper", map_weight=10.0, gra_weight=2.0)
+    got = training_objective(net, ts, cfg)
+    for i in range(2):
+        x1, x2 = to_network_input(ts.g1[i][None, None]), to_network_input(ts.g2[i][None, None])
+        lgra = float(torch.mean((laplacian(x2) - max_gradient_map(x1, x2, variant="paper")) ** 2))
+        lmap = 0.5 * float((1 - ts.mi[i]).mean())
+        assert got["map"][i] == pytest.approx(lmap, rel=1e-5)
+        assert got["gra"][i] == pytest.approx(lgra, rel=1e-4)
+        assert got["total"][i] == pytest.approx(10 * lmap + 2 * lgra, rel=1e-4)
+    np.testing.assert_allclose(got["margin"], 0.5)
+    assert net.training  # the model's mode is restored
+    with torch.no_grad():
+        net.dec3.bias.zero_()  # MG = 0.5 everywhere: on the threshold, smooth-L1(0.5) = 0.125 whatever MI is
+    on_threshold = training_objective(net, ts, cfg)
+    np.testing.assert_allclose(on_threshold["margin"], 0.0, atol=1e-12)
+    np.testing.assert_allclose(on_threshold["map"], 0.125, rtol=1e-6)
+
+
+def test_training_objective_is_the_training_loss_on_whole_images(pairs):
+    """The per-pair value equals the losses of smfuse.losses on the model's own forward pass."""
+    from smfuse.losses import gradient_loss, map_loss
+    from smfuse.model import MaskGenerator, to_network_input
+    from smfuse.train import training_objective
+
+    ts = TrainingSet(pairs[:1])
+    net = MaskGenerator(generator=torch.Generator().manual_seed(3)).eval()
+    cfg = get_config("quick", variant="code", map_weight=10.0, gra_weight=1.0)
+    got = training_objective(net, ts, cfg)
+    x1, x2 = to_network_input(ts.g1[0][None, None]), to_network_input(ts.g2[0][None, None])
+    with torch.no_grad():
+        mg = net(x1, x2)
+    want_map = float(map_loss(mg, ts.mi[0][None, None], variant="code"))
+    assert got["map"][0] == pytest.approx(want_map, rel=1e-4)
+    assert got["total"][0] == pytest.approx(10 * want_map + float(gradient_loss(mg, x1, x2)), rel=1e-4)
