@@ -63,6 +63,9 @@ trains it at four times the common budget (12000 steps), the doubling test of a-
 ``smfuse study --arms a-long c-long d-long e-long f-long g-long h-long`` trains every doubled
 arm, ``--arms b-half c-half d-half e-half`` the halved ones, ``--arms a-xlong`` arm a at
 12000 steps. Like the plus arms, the budget arms are not part of :func:`study_wall_time`.
+For an arm whose mask settles at no budget (arm f, Lgra alone) notebook 06 falls back on its
+own objective: the runs at B/2 and B giving the same training loss on the whole training pairs
+within 1 % (:func:`smfuse.train.training_objective`).
 
 Runs are resumable: ``smfuse study`` skips every run whose weights are already in
 ``results/study/<arm>/seed-<k>/``, resumes an interrupted one from its checkpoint in the
