@@ -31,10 +31,10 @@ def results_csv() -> Path:
 def machine_description() -> str:
     """CPU model, logical core count and bfloat16 support, e.g. ``'AMD EPYC 7B13 (2 cores, bf16 emulated)'``.
 
-    bfloat16 is *native* on CPUs with AVX512-BF16 or AMX (:mod:`smfuse.precision`); elsewhere
+    bfloat16 is *native* on CPUs with AVX512-BF16 or AMX (:mod:`smfuse.runtime.precision`); elsewhere
     autocast emulates it and trains several times slower than float32.
     """
-    from smfuse.precision import cpu_has_native_bf16
+    from smfuse.runtime.precision import cpu_has_native_bf16
 
     model = ""
     try:

@@ -1,4 +1,4 @@
-"""Time :func:`smfuse.fuse.fuse` per megapixel (grey, colour) and its peak memory on 4096x4096.
+"""Time :func:`smfuse.runtime.inference.fuse` per megapixel (grey, colour) and its peak memory on 4096x4096.
 
 Measures, each as the median of several runs after a warm-up run:
 
@@ -52,7 +52,7 @@ LARGE = 4096
 def _model(arch: str = "released"):
     import torch
 
-    from smfuse.model import MaskGenerator
+    from smfuse.method.network import MaskGenerator
 
     return MaskGenerator(generator=torch.Generator().manual_seed(0), arch=arch).eval()
 
@@ -60,7 +60,7 @@ def _model(arch: str = "released"):
 def _pairs():
     import numpy as np
 
-    from smfuse.data import synthetic_pair
+    from smfuse.data.sets import synthetic_pair
     from smfuse.io import rgb2gray_matlab
 
     p = synthetic_pair(1, size=520)
@@ -88,8 +88,8 @@ def _large_child() -> None:
 
     import numpy as np
 
-    from smfuse.data import synthetic_pair
-    from smfuse.fuse import fuse
+    from smfuse.data.sets import synthetic_pair
+    from smfuse.runtime.inference import fuse
 
     model = _model()
     p = synthetic_pair(1, size=512)
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from smfuse.fuse import fuse
+    from smfuse.runtime.inference import fuse
 
     threads, machine = torch.get_num_threads(), machine_description()
     note_load = f"load average {load:.1f} on {available_threads()} cores at start"

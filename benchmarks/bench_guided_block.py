@@ -1,4 +1,4 @@
-"""Time the guided block, :func:`smfuse.guided_block.initial_mask`, on one 520x520 grey pair.
+"""Time the guided block, :func:`smfuse.method.guided_block.initial_mask`, on one 520x520 grey pair.
 
 The pair is the bundled synthetic pair 1 at Lytro's size (520x520), converted to grey
 in [0, 1] as training does (:func:`smfuse.io.to_gray`), so the benchmark needs no data
@@ -29,8 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-record", action="store_true", help="do not write results/benchmarks.csv")
     args = parser.parse_args(argv)
 
-    from smfuse.data import synthetic_pair
-    from smfuse.guided_block import initial_mask
+    from smfuse.data.sets import synthetic_pair
+    from smfuse.method.guided_block import initial_mask
     from smfuse.io import to_gray
 
     pair = synthetic_pair(1, size=520)

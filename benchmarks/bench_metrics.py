@@ -1,4 +1,4 @@
-"""Time :func:`smfuse.metrics.compute_all` on one 520x520 colour triple (target: under 1 s).
+"""Time :func:`smfuse.evaluation.metrics.compute_all` on one 520x520 colour triple (target: under 1 s).
 
 The triple is the bundled synthetic pair 1 (scikit-image's astronaut, defocused by a known
 map) at Lytro's size, 520x520 RGB, with its all-in-focus truth as the fused image, so the
@@ -29,8 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-record", action="store_true", help="do not write results/benchmarks.csv")
     args = parser.parse_args(argv)
 
-    from smfuse.data import synthetic_pair
-    from smfuse.metrics import compute_all
+    from smfuse.data.sets import synthetic_pair
+    from smfuse.evaluation.metrics import compute_all
 
     pair = synthetic_pair(1, size=520)
     assert pair.a.shape == (520, 520, 3) and pair.a.dtype.name == "uint8"

@@ -1,23 +1,23 @@
-"""Training throughput: patches per second of ``smfuse.train`` against a plain PyTorch loop.
+"""Training throughput: patches per second of ``smfuse.runtime.train`` against a plain PyTorch loop.
 
 Times, interleaved round by round so that a change in the machine's load hits every
 contender alike, each contender in a process of its own (the C allocator setting that
-``smfuse.train`` makes, :mod:`smfuse.allocator`, holds for a whole process):
+``smfuse.runtime.train`` makes, :mod:`smfuse.runtime.allocator`, holds for a whole process):
 
 * ``plain.fp32``: a plain fp32 PyTorch training loop over the same network written the
   textbook way (``nn.Conv2d`` with reflect padding, ``torch.cat``, the decoder's scalar
   bias added after each 1x1 conv, out-of-place LeakyReLU; Adam, channels-last,
   smooth-L1 on MG against a fixed random label, tensors made once), in a process with
   the C library's default allocator: the reference of the speed target;
-* ``plain.fp32.keepmem``: the same loop after :func:`smfuse.allocator.keep_freed_memory`:
+* ``plain.fp32.keepmem``: the same loop after :func:`smfuse.runtime.allocator.keep_freed_memory`:
   what the allocator setting alone gains;
 * ``module.fp32``: the plain loop (default allocator) over
-  :class:`smfuse.model.MaskGenerator` (the bias inside the conv kernel, LeakyReLU in
+  :class:`smfuse.method.network.MaskGenerator` (the bias inside the conv kernel, LeakyReLU in
   place): what the module alone gains;
-* ``code.fast``: :func:`smfuse.train.training_step` with the ``fast`` configuration (the
+* ``code.fast``: :func:`smfuse.runtime.train.training_step` with the ``fast`` configuration (the
   released code's loss; bfloat16 autocast where the CPU computes bfloat16 natively, float32
-  elsewhere, :mod:`smfuse.precision`), batch drawing included, with the allocator setting
-  that :func:`smfuse.train.train` makes: what ``smfuse train --config fast`` runs;
+  elsewhere, :mod:`smfuse.runtime.precision`), batch drawing included, with the allocator setting
+  that :func:`smfuse.runtime.train.train` makes: what ``smfuse train --config fast`` runs;
 * ``code.bf16``: the same with bfloat16 autocast forced (what ``fast`` asked for before it
   resolved the precision per CPU; several times slower where bfloat16 is emulated);
 * ``code.full`` and ``paper.full``: the ``full`` configuration (fp32) for both loss
@@ -47,11 +47,11 @@ from _common import available_threads, load_average, machine_description, record
 
 
 def make_smfuse_step(data, cfg):
-    """A closure running one step of ``smfuse.train`` (batch drawing + :func:`training_step`)."""
+    """A closure running one step of ``smfuse.runtime.train`` (batch drawing + :func:`training_step`)."""
     import torch
 
-    from smfuse.model import MaskGenerator
-    from smfuse.train import training_step
+    from smfuse.method.network import MaskGenerator
+    from smfuse.runtime.train import training_step
 
     model = MaskGenerator(init=cfg.init, generator=torch.Generator().manual_seed(cfg.seed))
     model = model.to(memory_format=torch.channels_last).train()
@@ -113,7 +113,7 @@ def make_plain_step(batch: int = 16, patch: int = 64, *, module: bool = False):
     """A plain fp32 PyTorch loop over the network: the textbook module, or ours (``module``)."""
     import torch
 
-    from smfuse.model import MaskGenerator
+    from smfuse.method.network import MaskGenerator
 
     g = torch.Generator().manual_seed(0)
     model = MaskGenerator(generator=g) if module else textbook_network()
@@ -133,7 +133,7 @@ def make_plain_step(batch: int = 16, patch: int = 64, *, module: bool = False):
     return step
 
 
-#: name -> (what it runs, whether its process keeps freed memory as smfuse.train does)
+#: name -> (what it runs, whether its process keeps freed memory as smfuse.runtime.train does)
 CONTENDERS = {
     "plain.fp32": ("plain", False),
     "plain.fp32.keepmem": ("plain", True),
@@ -147,8 +147,8 @@ CONTENDERS = {
 
 def _build(kind: str):
     """The step closure of one contender (in its own process)."""
-    from smfuse.data import load_dataset
-    from smfuse.train import TrainingSet, get_config
+    from smfuse.data.sets import load_dataset
+    from smfuse.runtime.train import TrainingSet, get_config
 
     if kind in ("plain", "module"):
         return make_plain_step(module=kind == "module")
@@ -161,7 +161,7 @@ def _worker(conn, kind: str, keep: bool, threads: int) -> None:
     """Serve one contender: build it, warm up, then time ``n`` steps per request (None ends)."""
     import torch
 
-    from smfuse.allocator import keep_freed_memory
+    from smfuse.runtime.allocator import keep_freed_memory
 
     kept = keep_freed_memory() if keep else False
     torch.set_num_threads(threads)
@@ -187,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import multiprocessing as mp
 
-    from smfuse.precision import resolve_precision
-    from smfuse.train import get_config
+    from smfuse.runtime.precision import resolve_precision
+    from smfuse.runtime.train import get_config
 
     fast_precision = resolve_precision(get_config("fast").precision)
     threads, machine = available_threads(), machine_description()
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     rates = {k: 16 / statistics.median(v) for k, v in times.items()}
     rows = []
     for name, rate in rates.items():
-        alloc = "freed memory kept (smfuse.allocator)" if kept[name] else "default C allocator"
+        alloc = "freed memory kept (smfuse.runtime.allocator)" if kept[name] else "default C allocator"
         print(f"train.{name}.b16x64: median step {16 / rate:.3f} s = {rate:.1f} patches/s ({alloc})")
         rows.append((f"train.{name}.b16x64", rate, "patches/s", len(times[name]),
                      f"interleaved with the other contenders, each in its own process; {alloc}; batch 16 of "

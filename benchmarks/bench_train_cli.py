@@ -8,7 +8,7 @@ a fresh process:
 
 * ``smfuse train --config fast --set steps=S --set log_every=10 ...``: the median of the
   ``patches_per_s`` its log reports over the second half of the run;
-* the plain loop: :class:`smfuse.model.MaskGenerator`, Adam, smooth-L1 on MG against a
+* the plain loop: :class:`smfuse.method.network.MaskGenerator`, Adam, smooth-L1 on MG against a
   fixed random label, batch 16 of 64x64, channels-last, the C library's default
   allocator (``bench_train.make_plain_step(module=True)``); the median patches per
   second of its steps after 5 warm-up steps.
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{plain_loop():.3f}")
         return 0
 
-    from smfuse.train import get_config, local_processes
+    from smfuse.runtime.train import get_config, local_processes
 
     processes = local_processes(get_config("fast"))
     threads, machine = available_threads(), machine_description()

@@ -1,7 +1,7 @@
 """Where the time of one 520x520 forward goes: per-layer shares, model vs fast path.
 
-Profiles :meth:`smfuse.model.MaskGenerator.logits` (the model's own forward, NCHW as
-``fuse(..., fast=False)`` runs it) and :class:`smfuse.fast.FastLogits` with
+Profiles :meth:`smfuse.method.network.MaskGenerator.logits` (the model's own forward, NCHW as
+``fuse(..., fast=False)`` runs it) and :class:`smfuse.runtime.fast.FastLogits` with
 ``torch.profiler`` over a few forwards, attributes every operator to a layer by its
 name and input shapes (``conv4`` is the convolution with 48 input channels, ``dec1``
 the 128 -> 64 product ...), and prints each layer's share of the operators' self time.
@@ -72,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from smfuse.fast import FastLogits
-    from smfuse.model import MaskGenerator
+    from smfuse.runtime.fast import FastLogits
+    from smfuse.method.network import MaskGenerator
 
     torch.manual_seed(0)
     model = MaskGenerator().eval()

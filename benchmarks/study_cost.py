@@ -2,7 +2,7 @@
 
     python benchmarks/study_cost.py [--jobs 2] [--results results/study] [--no-record]
 
-Reads ``results/study`` (every finished arm x seed of :mod:`smfuse.study`): the training
+Reads ``results/study`` (every finished arm x seed of :mod:`smfuse.reproduce.study`): the training
 seconds in each run's ``log.csv``, and the wall times ``smfuse study`` itself wrote to
 ``results/study/study_runs.csv`` for the runs it trained. Records
 
@@ -21,7 +21,7 @@ seconds in each run's ``log.csv``, and the wall times ``smfuse study`` itself wr
   own, or as many new ones) from nothing, from ``results/study/study_commands.csv``; the
   figure the target is about, when one ran.
 
-The first four count the study's own seeds (``smfuse.study.SEEDS``) alone, and are not
+The first four count the study's own seeds (``smfuse.reproduce.study.SEEDS``) alone, and are not
 recorded for a folder without them (a timed rerun at further seeds records the last alone).
 
 The seconds of a run depend on what else ran on the machine: the notes give the number of
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-record", action="store_true", help="do not write results/benchmarks.csv")
     args = ap.parse_args(argv)
 
-    from smfuse.study import ARMS, RESULTS_DIR, SEEDS, study_wall_time
+    from smfuse.reproduce.study import ARMS, RESULTS_DIR, SEEDS, study_wall_time
 
     results = args.results or RESULTS_DIR
     w = study_wall_time(results, jobs=args.jobs)

@@ -1,7 +1,7 @@
 """pytest set-up for the notebooks, which the test suite runs under nbval (see pyproject.toml).
 
 The notebooks write their figures and tables to ``results/NN-name`` by default; under test
-they go to a temporary folder instead (``SMFUSE_RESULTS``, read by :mod:`smfuse.report`), so
+they go to a temporary folder instead (``SMFUSE_RESULTS``, read by :mod:`smfuse.reproduce.report`), so
 that running the tests never overwrites the committed results. The kernel started by nbval
 inherits this environment.
 """

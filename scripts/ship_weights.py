@@ -13,8 +13,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from smfuse.checkpoint import read_checkpoint
-from smfuse.weights import PACKAGE_WEIGHTS_DIR as WEIGHTS_DIR
+from smfuse.runtime.checkpoint import read_checkpoint
+from smfuse.runtime.weights import PACKAGE_WEIGHTS_DIR as WEIGHTS_DIR
 
 
 def main(run_dir: str, variant: str) -> None:

@@ -9,7 +9,7 @@
     smfuse train [--config quick|full|fast] --out DIR [--resume] [--set KEY=VALUE ...]
         (data-parallel, the CPU threads split between the processes: a configuration with
         processes > 1, as ``fast``, starts them itself; or ``torchrun --nproc_per_node=N
-        -m smfuse.cli train ...``; see smfuse.distributed)
+        -m smfuse.cli train ...``; see smfuse.runtime.distributed)
     smfuse study [--arms a b ...] [--seeds 0 1 2] [--jobs 2]
     smfuse reproduce [--profile quick|full] [--only NN ...] [-p KEY=VALUE ...] [--grid KEY=V1,V2 ...]
     smfuse data list
@@ -50,7 +50,7 @@ _RANGE_OPTION = "--data-range "
 
 
 def _check_out(path: str, what: str) -> Path:
-    from .io import _WRITABLE
+    from smfuse.io import _WRITABLE
 
     p = Path(path)
     if p.suffix.lower() not in _WRITABLE:
@@ -75,7 +75,7 @@ def _sources(args) -> dict:
 
 
 def _read_pair(a: str, b: str, data_range: float | None = None):
-    from .io import check_pair, read_image
+    from smfuse.io import check_pair, read_image
 
     ia, ib = read_image(a), read_image(b)
     return check_pair(ia, ib, names=(a, b), data_range=data_range, option=_RANGE_OPTION)
@@ -83,7 +83,7 @@ def _read_pair(a: str, b: str, data_range: float | None = None):
 
 def _write_all(items: list[tuple[Path, object]]) -> None:
     """Write several images; if any fails, remove the ones already written."""
-    from .io import write_image
+    from smfuse.io import write_image
 
     done: list[Path] = []
     try:
@@ -108,9 +108,9 @@ def _check_out_dtype(out: Path, dtype, what: str = "-o") -> None:
 def cmd_fuse(args) -> int:
     import numpy as np
 
-    from .fuse import fuse
-    from .io import refuse_clobber
-    from .weights import load_model
+    from smfuse.runtime.inference import fuse
+    from smfuse.io import refuse_clobber
+    from smfuse.runtime.weights import load_model
 
     out = _check_out(args.output, "-o")
     mask_out = _check_out(args.mask_out, "--mask-out") if args.mask_out else None
@@ -129,8 +129,8 @@ def cmd_fuse(args) -> int:
 def cmd_initial_mask(args) -> int:
     import numpy as np
 
-    from .guided_block import initial_mask
-    from .io import gray_unit, refuse_clobber
+    from smfuse.method.guided_block import initial_mask
+    from smfuse.io import gray_unit, refuse_clobber
 
     out = _check_out(args.output, "-o")
     refuse_clobber({"-o": out}, _sources(args))
@@ -143,8 +143,8 @@ def cmd_initial_mask(args) -> int:
 
 
 def cmd_metrics(args) -> int:
-    from .io import check_image, read_image
-    from .metrics import compute_all
+    from smfuse.io import check_image, read_image
+    from smfuse.evaluation.metrics import compute_all
 
     a, b = _read_pair(args.a, args.b, args.data_range)
     f = check_image(read_image(args.fused), role=f"the fused image {args.fused}", data_range=args.data_range,
@@ -163,7 +163,7 @@ def cmd_metrics(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from . import evaluate as ev
+    from smfuse.evaluation import evaluate as ev
 
     if bool(args.method) == bool(args.folder):
         raise CLIError("give exactly one of --method NAME or --folder DIR")
@@ -182,8 +182,8 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from . import distributed
-    from .train import get_config, parse_overrides, train
+    from smfuse.runtime import distributed
+    from smfuse.runtime.train import get_config, parse_overrides, train
 
     overrides = parse_overrides(args.set or [])
     cfg = get_config(args.config, **overrides)  # checked before any process group or data
@@ -193,7 +193,7 @@ def cmd_train(args) -> int:
         if rank != 0:
             return 0
     else:
-        from .train import check_run, local_processes
+        from smfuse.runtime.train import check_run, local_processes
 
         n = local_processes(cfg)
         if n > 1:  # a data-parallel configuration: check here once, then start the processes
@@ -215,7 +215,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_study(args) -> int:
-    from .study import run_study
+    from smfuse.reproduce.study import run_study
 
     run_study(arms=args.arms, seeds=args.seeds, jobs=args.jobs, threads=args.threads, work=args.work,
               results=args.results)
@@ -223,14 +223,14 @@ def cmd_study(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
-    from .reproduce import run_from_options
+    from smfuse.reproduce.run import run_from_options
 
     return run_from_options(profile=args.profile, out=args.out, only=args.only, param=args.param, grid=args.grid,
                             no_fetch=args.no_fetch)
 
 
 def cmd_data(args) -> int:
-    from . import fetch
+    from smfuse.data import fetch
 
     if args.action == "list":
         root = fetch.data_folder()
@@ -264,7 +264,7 @@ def _data_range_arg(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_site(args) -> int:
-    from .site import build_site
+    from smfuse.reproduce.site import build_site
 
     b = build_site(args.output, root=args.root)
     print(f"site: {len(b.pages)} pages ({len(b.notebooks)} notebooks), {b.images} images, "
@@ -273,7 +273,7 @@ def cmd_site(args) -> int:
 
 
 def cmd_course(args) -> int:
-    from .course import write_course
+    from smfuse.reproduce.course import write_course
 
     c = write_course(args.output, notebooks_dir=args.notebooks)
     print(f"course: {len(c.notebooks)} student notebooks, {c.exercises} exercises, "
@@ -282,9 +282,9 @@ def cmd_course(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
-    from .data import DATASETS
-    from .methods import method_names
+    from smfuse import __version__
+    from smfuse.data.sets import DATASETS
+    from smfuse.evaluation.methods import method_names
 
     p = _Parser(prog="smfuse", description="SMFuse multi-focus image fusion (replication).")
     p.add_argument("--version", action="version", version=f"smfuse {__version__}")
@@ -327,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="score a method or a folder of fused results over a data set")
     e.add_argument("--dataset", default="lytro",
                    help=f"a data set ({', '.join(DATASETS)}; default lytro) or a folder of your own pairs "
-                        "(X_A/X_B, X_1/X_2, or subfolders A/ and B/; see smfuse.data.load_folder)")
+                        "(X_A/X_B, X_1/X_2, or subfolders A/ and B/; see smfuse.data.sets.load_folder)")
     e.add_argument("--method", choices=method_names(), metavar="NAME",
                    help=f"a fusion method: one of {', '.join(method_names())}")
     e.add_argument("--folder", help="a folder of fused images, one per pair, named after the pair")
@@ -350,9 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("study", help="train every arm x seed of the training study (resumable)")
     s.add_argument("--arms", nargs="*",
-                   help="arms to train (default: the ablation arms a-h of smfuse.study.ARMS; plus, dilated, vote: "
-                        "smfuse.study.PLUS_ARMS; the convergence check a-long c-long d-long e-long f-long g-long "
-                        "h-long b-half c-half d-half e-half a-xlong: smfuse.study.BUDGET_ARMS)")
+                   help="arms to train (default: the ablation arms a-h of smfuse.reproduce.study.ARMS; plus, dilated, vote: "
+                        "smfuse.reproduce.study.PLUS_ARMS; the convergence check a-long c-long d-long e-long f-long g-long "
+                        "h-long b-half c-half d-half e-half a-xlong: smfuse.reproduce.study.BUDGET_ARMS)")
     s.add_argument("--seeds", nargs="*", type=int, help="seeds (default 0 1 2)")
     s.add_argument("--jobs", type=int, default=1, help="runs side by side, threads split between them (default 1)")
     s.add_argument("--threads", type=int, help="threads of each run (default: the machine's split between the jobs)")

@@ -474,7 +474,7 @@ def gray255(x, *, role: str = "the image", data_range: float | None = None,
     """A checked image in the metric convention: grey float64 on the 0..255 scale.
 
     ``uint8`` grey is used as it is and ``uint8`` RGB goes through MATLAB ``rgb2gray``
-    (bit-exact with the published tables, see :mod:`smfuse.metrics`); ``uint16`` is
+    (bit-exact with the published tables, see :mod:`smfuse.evaluation.metrics`); ``uint16`` is
     divided by 257 and float multiplied by ``255 / data_range`` (exact for float images
     already on 0..255 with ``data_range=255``); other RGB images are then made grey with
     the ``rgb2gray`` weights, unrounded.

@@ -2,7 +2,7 @@
 
 SSTable blocks with prefix-compressed keys and restart points, hand-encoded protobuf
 entries, and optionally snappy blocks (literals only), so that the reader in
-:mod:`smfuse.tensorbundle` is checked against the format, not against itself. Only the
+:mod:`smfuse.runtime.tensorbundle` is checked against the format, not against itself. Only the
 masked CRC-32C is shared with the reader (itself checked against published vectors).
 """
 
@@ -11,9 +11,9 @@ import zipfile
 
 import numpy as np
 
-from smfuse.model import MaskGenerator
-from smfuse.official import OFFICIAL_VARIABLES
-from smfuse.tensorbundle import masked_crc32c
+from smfuse.method.network import MaskGenerator
+from smfuse.runtime.official import OFFICIAL_VARIABLES
+from smfuse.runtime.tensorbundle import masked_crc32c
 
 
 def _varint(n: int) -> bytes:

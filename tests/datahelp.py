@@ -6,7 +6,7 @@ and ``from conftest import ...`` would pick whichever pytest imported first.)
 
 import pytest
 
-from smfuse.data import has_dataset
+from smfuse.data.sets import has_dataset
 
 
 def require(name: str) -> None:

@@ -1,4 +1,4 @@
-"""smfuse.allocator: freed memory stays in the process, and no training number changes.
+"""smfuse.runtime.allocator: freed memory stays in the process, and no training number changes.
 
 The setting holds for a whole process, so each case runs in a fresh interpreter.
 """
@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from smfuse.allocator import _glibc
+from smfuse.runtime.allocator import _glibc
 
 pytestmark = pytest.mark.skipif(platform.system() != "Linux" or _glibc() is None,
                                 reason="the setting exists on glibc only")
@@ -20,10 +20,10 @@ pytestmark = pytest.mark.skipif(platform.system() != "Linux" or _glibc() is None
 
 STEPS = """
 import hashlib, resource, sys, torch
-from smfuse.allocator import keep_freed_memory
-from smfuse.data import load_dataset
-from smfuse.model import MaskGenerator
-from smfuse.train import TrainingSet, get_config, training_step
+from smfuse.runtime.allocator import keep_freed_memory
+from smfuse.data.sets import load_dataset
+from smfuse.method.network import MaskGenerator
+from smfuse.runtime.train import TrainingSet, get_config, training_step
 kept = keep_freed_memory() if sys.argv[1:] == ["keep"] else None
 torch.set_num_threads(1)
 cfg = get_config("fast", precision="fp32")
@@ -67,7 +67,7 @@ def test_kept_memory_makes_training_steps_fault_free_and_changes_no_number():
 
 
 def test_keep_freed_memory_called_again_still_reports_the_setting():
-    out = subprocess.run([sys.executable, "-c", "from smfuse.allocator import keep_freed_memory as k; "
+    out = subprocess.run([sys.executable, "-c", "from smfuse.runtime.allocator import keep_freed_memory as k; "
                           "print(k(), k())"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "True True"

@@ -1,14 +1,14 @@
-"""Tests of the baseline fusion methods (smfuse.baselines), run through the registry (smfuse.methods)."""
+"""Tests of the baseline fusion methods (smfuse.evaluation.baselines), run through the registry (smfuse.evaluation.methods)."""
 
 import numpy as np
 import pytest
 
 from datahelp import require
-from smfuse.baselines import dwt, gff, laplacian_pyramid
-from smfuse.data import data_root, synthetic_pair
-from smfuse.guided_block import initial_mask
+from smfuse.evaluation.baselines import dwt, gff, laplacian_pyramid
+from smfuse.data.sets import data_root, synthetic_pair
+from smfuse.method.guided_block import initial_mask
 from smfuse.io import read_image, to_gray
-from smfuse.methods import get_method, method_names
+from smfuse.evaluation.methods import get_method, method_names
 
 METHODS = list(method_names("baseline"))  # the SMFuse methods need weights: tests/test_methods.py
 DECISION_BASED = ["dwt", "laplacian", "gff", "initial_mask"]
@@ -200,8 +200,8 @@ def test_gff_reproduces_the_published_lytro_means():
     Measured: 0.75985 and 1.09800 (the outputs are the survey's, pixel for pixel).
     """
     require("lytro")
-    metrics = pytest.importorskip("smfuse.metrics", reason="smfuse.metrics is not available")
-    from smfuse.data import load_dataset
+    metrics = pytest.importorskip("smfuse.evaluation.metrics", reason="smfuse.evaluation.metrics is not available")
+    from smfuse.data.sets import load_dataset
 
     qabf, qmi = [], []
     for p in load_dataset("lytro"):

@@ -1,4 +1,4 @@
-"""Tests of smfuse.checkpoint: our own checkpoint format."""
+"""Tests of smfuse.runtime.checkpoint: our own checkpoint format."""
 
 import datetime
 import os
@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from bundlewriter import official_like, write_official_zip
-from smfuse.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
-from smfuse.model import MaskGenerator
-from smfuse.weights import load_weights
+from smfuse.runtime.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
+from smfuse.method.network import MaskGenerator
+from smfuse.runtime.weights import load_weights
 
 
 # ----------------------------------------------------------------------------- our checkpoints

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from smfuse.claims import VERDICTS, bootstrap_interval, decide, decide_equivalence, mean_sd, not_measured
+from smfuse.reproduce.claims import VERDICTS, bootstrap_interval, decide, decide_equivalence, mean_sd, not_measured
 
 
 def test_interval_matches_the_normal_approximation_for_many_pairs():

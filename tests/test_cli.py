@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from smfuse.checkpoint import save_checkpoint
+from smfuse.runtime.checkpoint import save_checkpoint
 from smfuse.cli import main
-from smfuse.data import synthetic_pair
-from smfuse.guided_block import initial_mask
+from smfuse.data.sets import synthetic_pair
+from smfuse.method.guided_block import initial_mask
 from smfuse.io import read_image, to_gray, write_image
-from smfuse.model import MaskGenerator
+from smfuse.method.network import MaskGenerator
 
 
 @pytest.fixture(scope="module")
@@ -332,8 +332,8 @@ def test_every_positional_argument_is_described():
 
 
 def test_evaluate_lists_its_methods_and_data_sets(capsys):
-    from smfuse.methods import method_names
-    from smfuse.data import DATASETS
+    from smfuse.evaluation.methods import method_names
+    from smfuse.data.sets import DATASETS
 
     with pytest.raises(SystemExit) as exc:
         main(["evaluate", "--help"])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from smfuse.cli import main
-from smfuse.course import CHECK, EXERCISE, SOLUTION, cell_tags, check, student_copy, write_course
+from smfuse.reproduce.course import CHECK, EXERCISE, SOLUTION, cell_tags, check, student_copy, write_course
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("0[1-8]-*.ipynb"))

@@ -1,9 +1,9 @@
-"""smfuse.data: named sets in the data folder, and folders of your own pairs."""
+"""smfuse.data.sets: named sets in the data folder, and folders of your own pairs."""
 
 import numpy as np
 import pytest
 
-from smfuse.data import has_dataset, load_dataset, load_folder, missing_files
+from smfuse.data.sets import has_dataset, load_dataset, load_folder, missing_files
 from smfuse.io import write_image
 
 

@@ -17,9 +17,10 @@ import torch
 import torch.multiprocessing as mp
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
-from smfuse import cli, distributed
-from smfuse.checkpoint import read_checkpoint
-from smfuse.train import get_config, train
+from smfuse import cli
+from smfuse.runtime import distributed
+from smfuse.runtime.checkpoint import read_checkpoint
+from smfuse.runtime.train import get_config, train
 
 STEPS = 3
 OVERRIDES = dict(steps=STEPS, batch_size=4, patch_size=32, dataset="synthetic", limit=2, eval_every=0,

@@ -1,4 +1,4 @@
-"""Tests of smfuse.evaluate: tables from folders and from methods, and the published Lytro results."""
+"""Tests of smfuse.evaluation.evaluate: tables from folders and from methods, and the published Lytro results."""
 
 from types import SimpleNamespace
 
@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from smfuse import evaluate as ev
-from smfuse.data import data_root, has_dataset, load_dataset
+from smfuse.evaluation import evaluate as ev
+from smfuse.data.sets import data_root, has_dataset, load_dataset
 from smfuse.io import write_image
-from smfuse.metrics import METRIC_KEYS, compute_all, psnr
+from smfuse.evaluation.metrics import METRIC_KEYS, compute_all, psnr
 
 
 def _average(a, b):
@@ -57,7 +57,7 @@ def test_evaluate_method_by_registered_name():
     assert df.attrs["source"] == "initial_mask"
     assert list(df.columns[-2:]) == ["mask_accuracy", "boundary_fscore"]  # the method returns its mask
     p = load_dataset("synthetic", limit=1)[0]
-    from smfuse.methods import get_method
+    from smfuse.evaluation.methods import get_method
 
     out = get_method("initial_mask")(p.a, p.b)
     assert df.loc[p.name, "qabf"] == compute_all(p.a, p.b, out.fused)["qabf"]
@@ -169,9 +169,9 @@ def test_authors_weights_and_initial_mask_on_lytro_cross_check():
     import numpy as np
 
     from datahelp import require
-    from smfuse.methods import get_method
-    from smfuse.data import load_dataset
-    from smfuse.metrics import qabf, qmi
+    from smfuse.evaluation.methods import get_method
+    from smfuse.data.sets import load_dataset
+    from smfuse.evaluation.metrics import qabf, qmi
 
     require("lytro")
     require("train")

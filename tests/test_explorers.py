@@ -8,11 +8,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from smfuse import explorers  # noqa: E402
-from smfuse.data import synthetic_pair  # noqa: E402
-from smfuse.guided_block import initial_mask, subtraction_map  # noqa: E402
+from smfuse.reproduce import explorers  # noqa: E402
+from smfuse.data.sets import synthetic_pair  # noqa: E402
+from smfuse.method.guided_block import initial_mask, subtraction_map  # noqa: E402
 from smfuse.io import to_gray  # noqa: E402
-from smfuse.metrics import mask_accuracy  # noqa: E402
+from smfuse.evaluation.metrics import mask_accuracy  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from datahelp import require
-from smfuse.data import data_root, load_dataset, synthetic_pair
-from smfuse.fast import FastLogits
-from smfuse.fuse import fuse, predict_logits
+from smfuse.data.sets import data_root, load_dataset, synthetic_pair
+from smfuse.runtime.fast import FastLogits
+from smfuse.runtime.inference import fuse, predict_logits
 from smfuse.io import to_gray
-from smfuse.model import MaskGenerator, to_network_input
+from smfuse.method.network import MaskGenerator, to_network_input
 
 
 def _inputs(a, b):
@@ -48,7 +48,7 @@ def test_lytro_pair_official_weights():
     zip_path = data_root() / "smfuse_official" / "checkpoint.zip"
     if not zip_path.is_file():
         pytest.skip("the authors' checkpoint.zip is not in the data folder")
-    from smfuse.weights import load_weights
+    from smfuse.runtime.weights import load_weights
 
     net = load_weights(f"official:{zip_path}")
     p = load_dataset("lytro")[19]
@@ -132,7 +132,7 @@ def test_tiling_reserves_the_largest_tile_once():
     net = MaskGenerator().eval()
     p = synthetic_pair(5, size=134)
     predict_logits(net, to_gray(p.a), to_gray(p.b), tile=64)  # tiles [0, 64) and [64, 134) (6 px merged)
-    from smfuse.fuse import _fast_logits
+    from smfuse.runtime.inference import _fast_logits
 
     # the largest tile, [64, 134) with a halo of 4 on its inner side: 74 pixels, padded by 1
     assert _fast_logits(net).workspace_bytes == 176 * (74 + 2) * (74 + 2) * 4

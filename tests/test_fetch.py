@@ -1,4 +1,4 @@
-"""smfuse.fetch against a mirror of the pinned sources, served by a loopback HTTP server in the test.
+"""smfuse.data.fetch against a mirror of the pinned sources, served by a loopback HTTP server in the test.
 
 The mirror is built from the real data folder the tests use (skipped when it is absent): each
 file at OWNER/REPO/COMMIT/PATH, as SMFUSE_DATA_MIRROR expects.
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from smfuse import fetch
+from smfuse.data import fetch
 from smfuse.cli import main
-from smfuse.data import data_root
+from smfuse.data.sets import data_root
 
 
 def _mirror_path(entry):

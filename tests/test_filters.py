@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from smfuse.filters import box_mean, guided_filter, laplacian, mean_filter
+from smfuse.method.filters import box_mean, guided_filter, laplacian, mean_filter
 
 
 def _box_mean_loop(x, r):

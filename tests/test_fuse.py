@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from smfuse.data import synthetic_pair
-from smfuse.fuse import HALO, fuse, predict_logits
+from smfuse.data.sets import synthetic_pair
+from smfuse.runtime.inference import HALO, fuse, predict_logits
 from smfuse.io import to_gray
-from smfuse.model import MaskGenerator
+from smfuse.method.network import MaskGenerator
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_float_sources_must_say_their_range(net):
 
 
 def test_model_argument_takes_a_weights_spec_or_says_what_is_wrong(net, tmp_path):
-    from smfuse.checkpoint import save_checkpoint
+    from smfuse.runtime.checkpoint import save_checkpoint
 
     p = synthetic_pair(0, size=32)
     with pytest.raises(ValueError, match=r"nothere.pt: no such checkpoint file"):

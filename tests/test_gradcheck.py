@@ -5,9 +5,9 @@ import pytest
 import torch
 from torch.autograd import gradcheck
 
-from smfuse.filters import laplacian
-from smfuse.losses import map_loss
-from smfuse.model import binarize
+from smfuse.method.filters import laplacian
+from smfuse.method.losses import map_loss
+from smfuse.method.network import binarize
 
 
 def _mg(seed, shape=(2, 1, 5, 6), lo=0.05, hi=0.95):

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from datahelp import require
-from smfuse.data import load_dataset, synthetic_pair
-from smfuse.guided_block import initial_mask, subtraction_map
+from smfuse.data.sets import load_dataset, synthetic_pair
+from smfuse.method.guided_block import initial_mask, subtraction_map
 from smfuse.io import to_gray
 
 

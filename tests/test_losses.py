@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from smfuse.losses import SMFuseLoss, gradient_loss, map_loss, max_gradient_map
+from smfuse.method.losses import SMFuseLoss, gradient_loss, map_loss, max_gradient_map
 
 
 def test_code_sign_zeroes_tiny_positive_sums():

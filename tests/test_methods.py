@@ -1,15 +1,15 @@
-"""Tests of the method registry (smfuse.methods): names, the Fused contract, SMFuse weights."""
+"""Tests of the method registry (smfuse.evaluation.methods): names, the Fused contract, SMFuse weights."""
 
 import numpy as np
 import pytest
 import torch
 
 from datahelp import require
-from smfuse import methods as R
-from smfuse.checkpoint import save_checkpoint
-from smfuse.data import synthetic_pair
-from smfuse.fuse import fuse
-from smfuse.model import MaskGenerator
+from smfuse.evaluation import methods as R
+from smfuse.runtime.checkpoint import save_checkpoint
+from smfuse.data.sets import synthetic_pair
+from smfuse.runtime.inference import fuse
+from smfuse.method.network import MaskGenerator
 
 
 def test_names_are_unique_and_none_is_mi():

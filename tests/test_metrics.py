@@ -1,10 +1,10 @@
-"""Tests of smfuse.metrics: reference values of the MATLAB code, properties, hand-computed values."""
+"""Tests of smfuse.evaluation.metrics: reference values of the MATLAB code, properties, hand-computed values."""
 
 import numpy as np
 import pytest
 
-from smfuse import metrics as M
-from smfuse.data import data_root, synthetic_pair
+from smfuse.evaluation import metrics as M
+from smfuse.data.sets import data_root, synthetic_pair
 from smfuse.io import RGB2GRAY_WEIGHTS, read_image, rgb2gray_matlab
 
 FUSION = ("qmi", "qabf", "ssim", "ssim_mean", "qy", "qcb", "qncie", "mutual_information")

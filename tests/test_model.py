@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from smfuse.model import MaskGenerator, binarize, to_network_input, receptive_field
+from smfuse.method.network import MaskGenerator, binarize, to_network_input, receptive_field
 
 
 def test_parameter_count_matches_the_release():

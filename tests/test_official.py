@@ -1,4 +1,4 @@
-"""Tests of smfuse.official: the authors' variables mapped onto MaskGenerator; their release.
+"""Tests of smfuse.runtime.official: the authors' variables mapped onto MaskGenerator; their release.
 
 The synthetic zips come from the independent writer in ``bundlewriter.py``; the release
 tests need the real data folder (skipped with a reason when absent).
@@ -12,19 +12,19 @@ import torch
 
 from bundlewriter import official_like, write_official_zip
 from datahelp import require
-from smfuse.model import MaskGenerator, to_network_input
-from smfuse.official import (
+from smfuse.method.network import MaskGenerator, to_network_input
+from smfuse.runtime.official import (
     CheckpointError,
     is_official_zip,
     list_official_epochs,
     load_official,
 )
-from smfuse.tensorbundle import read_tensor_bundle
+from smfuse.runtime.tensorbundle import read_tensor_bundle
 
 
 def official_zip():
     require("train")
-    from smfuse.data import data_root
+    from smfuse.data.sets import data_root
 
     return data_root() / "smfuse_official" / "checkpoint.zip"
 
@@ -140,8 +140,8 @@ def test_release_epoch_617_model_and_neighbours(tmp_path):
 @pytest.mark.realdata
 def test_release_epoch_617_agrees_with_mi_on_the_training_pairs():
     """Epoch 617's MF = (MG > 0.5) agrees with MI on ~95 % of pixels (worst: pair 13)."""
-    from smfuse.data import load_dataset
-    from smfuse.guided_block import initial_mask
+    from smfuse.data.sets import load_dataset
+    from smfuse.method.guided_block import initial_mask
 
     net = load_official(official_zip(), 617)
     agree = {}

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from smfuse.data import synthetic_pair
+from smfuse.data.sets import synthetic_pair
 from smfuse.io import to_gray
-from smfuse.oracle import boundary_band, candidate_masks
+from smfuse.evaluation.oracle import boundary_band, candidate_masks
 
 
 def test_boundary_band_width():

@@ -1,4 +1,4 @@
-"""smfuse.params: the notebooks' parameter checks."""
+"""smfuse.reproduce.params: the notebooks' parameter checks."""
 
 import os
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from smfuse import params
+from smfuse.reproduce import params
 from smfuse.io import write_image
 
 
@@ -65,9 +65,9 @@ def test_seed(out):
 
 
 def test_weights_file_becomes_the_weights_folder(out, tmp_path, monkeypatch):
-    from smfuse import report
-    from smfuse.checkpoint import save_checkpoint
-    from smfuse.model import MaskGenerator
+    from smfuse.reproduce import report
+    from smfuse.runtime.checkpoint import save_checkpoint
+    from smfuse.method.network import MaskGenerator
 
     monkeypatch.delenv(report.WEIGHTS_ENV, raising=False)
     torch.manual_seed(1)

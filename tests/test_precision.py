@@ -3,10 +3,10 @@ import json
 import pytest
 import torch
 
-from smfuse import precision
-from smfuse.data import load_dataset
-from smfuse.precision import cpu_has_native_bf16, resolve_precision
-from smfuse.train import get_config, train, training_step
+from smfuse.runtime import precision
+from smfuse.data.sets import load_dataset
+from smfuse.runtime.precision import cpu_has_native_bf16, resolve_precision
+from smfuse.runtime.train import get_config, train, training_step
 
 # the flags lines of two real CPUs (shortened): an AVX2-only AMD EPYC, and a Sapphire Rapids Xeon
 AVX2 = ("processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu vme sse sse2 avx f16c avx2 bmi2 vaes vpclmulqdq rdpid "
@@ -47,7 +47,7 @@ def test_auto_is_bf16_only_where_native(native):
 
 
 def test_the_fast_configuration_asks_for_auto_and_the_study_pins_bf16():
-    from smfuse.study import STUDY_BASE, arm_config
+    from smfuse.reproduce.study import STUDY_BASE, arm_config
 
     assert get_config("fast").precision == "auto"
     assert STUDY_BASE.precision == "bf16" and arm_config("d", 0).precision == "bf16"  # the committed runs' arithmetic
@@ -80,7 +80,7 @@ def test_bf16_where_it_is_emulated_warns(tmp_path, pairs, native):
 
 def test_training_step_autocasts_as_auto_resolves(native, monkeypatch):
     """``training_step`` on a config still saying "auto" computes in what it resolves to."""
-    from smfuse.model import MaskGenerator
+    from smfuse.method.network import MaskGenerator
 
     seen = []
     real = torch.autocast

@@ -1,4 +1,4 @@
-"""Tests of smfuse.report: output folders, claims, and the small measurements the notebooks show."""
+"""Tests of smfuse.reproduce.report: output folders, claims, and the small measurements the notebooks show."""
 
 import json
 
@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 import torch
 
-from smfuse import report
-from smfuse.model import RECEPTIVE_FIELD, MaskGenerator
+from smfuse.reproduce import report
+from smfuse.method.network import RECEPTIVE_FIELD, MaskGenerator
 
 
 def test_resolve_out_dir_default_is_under_results_root(tmp_path, monkeypatch):
@@ -43,7 +43,7 @@ def test_resolve_out_dir_rejects_paths_as_names(bad, tmp_path):
 
 
 def test_claims_written_at_once_and_reset_on_rerun(tmp_path):
-    from smfuse.claims import decide, not_measured
+    from smfuse.reproduce.claims import decide, not_measured
 
     rep = report.Report("00-test", tmp_path)
     v = decide([0.1, 0.2, 0.3], direction="greater", rule="mean(x) > 0")
@@ -60,7 +60,7 @@ def test_claims_written_at_once_and_reset_on_rerun(tmp_path):
 
 
 def test_claim_needs_text_and_a_computed_verdict(tmp_path):
-    from smfuse.claims import not_measured
+    from smfuse.reproduce.claims import not_measured
 
     with pytest.raises(ValueError, match="non-empty"):
         report.Report("00-test", tmp_path).claim("", verdict=not_measured("x"))
@@ -134,8 +134,8 @@ def test_load_models_without_data(monkeypatch, tmp_path):
 
 
 def test_load_models_from_a_weights_folder(monkeypatch, tmp_path):
-    from smfuse.checkpoint import save_checkpoint
-    from smfuse.weights import DEFAULT_VARIANT
+    from smfuse.runtime.checkpoint import save_checkpoint
+    from smfuse.runtime.weights import DEFAULT_VARIANT
 
     torch.manual_seed(0)
     net = MaskGenerator()
@@ -148,7 +148,7 @@ def test_load_models_from_a_weights_folder(monkeypatch, tmp_path):
 
 
 def test_check_verdicts(tmp_path):
-    from smfuse.claims import decide, not_measured
+    from smfuse.reproduce.claims import decide, not_measured
 
     rep = report.Report("00-test", tmp_path)
     with pytest.raises(AssertionError, match="no claims recorded"):

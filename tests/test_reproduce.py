@@ -1,4 +1,4 @@
-"""Tests of smfuse.reproduce on tiny temporary notebooks (each starts a kernel: a few seconds)."""
+"""Tests of smfuse.reproduce.run on tiny temporary notebooks (each starts a kernel: a few seconds)."""
 
 import json
 
@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from smfuse import reproduce
+from smfuse.reproduce import run as reproduce
 
 
 def _notebook(folder, name, body):
@@ -18,9 +18,9 @@ def _notebook(folder, name, body):
 
 
 WRITE_CLAIM = """
-from smfuse import report
+from smfuse.reproduce import report
 rep = report.Report(NAME, out_dir)
-from smfuse.claims import decide
+from smfuse.reproduce.claims import decide
 rep.claim("a claim | with a pipe", verdict=decide([1.0, 2.0], direction="less", rule="x < 0"), ours=1.5,
           published="2 (paper)", file="x.csv")
 print("profile is", profile)
@@ -127,8 +127,8 @@ def test_parse_assignments(tmp_path, monkeypatch):
 
 
 PARAMS = """
-from smfuse import report
-from smfuse.claims import decide
+from smfuse.reproduce import report
+from smfuse.reproduce.claims import decide
 rep = report.Report(NAME, out_dir)
 rep.claim(f"seed is {seed}", verdict=decide([seed], direction="greater", rule="seed > 0"), ours=seed, file="")
 """
@@ -188,7 +188,7 @@ def test_papermill_reads_every_parameter_each_notebook_declares(caplog):
     import ast
     import logging
 
-    from smfuse.report import REPO_ROOT
+    from smfuse.reproduce.report import REPO_ROOT
 
     for path in reproduce.list_notebooks(REPO_ROOT / "notebooks"):
         cell = next(c for c in nbformat.read(path, as_version=4).cells if "parameters" in c.metadata.get("tags", []))

@@ -6,7 +6,7 @@ import pytest
 
 from sitehelp import make_checkout, png_bytes
 from smfuse.cli import main
-from smfuse.site import build_site, markdown_to_html
+from smfuse.reproduce.site import build_site, markdown_to_html
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from sitehelp import make_checkout
-from smfuse.report import REPO_ROOT
-from smfuse.site import build_site
+from smfuse.reproduce.report import REPO_ROOT
+from smfuse.reproduce.site import build_site
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

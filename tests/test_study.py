@@ -3,8 +3,8 @@ import csv
 import pytest
 import torch
 
-from smfuse.checkpoint import read_checkpoint
-from smfuse.study import ARMS, PRECISION_CHECKS, STUDY_BASE, arm_config, finished_runs, run_study
+from smfuse.runtime.checkpoint import read_checkpoint
+from smfuse.reproduce.study import ARMS, PRECISION_CHECKS, STUDY_BASE, arm_config, finished_runs, run_study
 
 pytestmark = pytest.mark.filterwarnings("ignore:precision=.bf16. without native bfloat16:RuntimeWarning")  # the study pins bf16
 
@@ -30,8 +30,8 @@ def test_arms_are_the_declared_configurations():
 
 
 def test_the_attempts_beyond_the_paper_are_the_plus_configuration_and_its_control():
-    from smfuse.study import PLUS_ARMS
-    from smfuse.train import get_config
+    from smfuse.reproduce.study import PLUS_ARMS
+    from smfuse.runtime.train import get_config
 
     assert list(PLUS_ARMS) == ["plus", "dilated", "vote"] and not set(PLUS_ARMS) & set(ARMS)
     plus, dil = arm_config("plus", 1), arm_config("dilated", 1)
@@ -54,7 +54,7 @@ def test_study_trains_what_is_missing_and_resumes(tmp_path):
     assert meta["config"]["variant"] == "paper" and meta["config"]["seed"] == 0
     # a second call trains nothing; an interrupted run is resumed from its checkpoint
     assert run_study(arms=["a", "d"], seeds=[0], work=work, results=results, overrides=TINY, echo=lambda m: None) == []
-    from smfuse.train import train
+    from smfuse.runtime.train import train
 
     train(arm_config("a", 1, **TINY).replace(stop_at=2), work / "a" / "seed-1", progress=False)
     rows = run_study(arms=["a"], seeds=[0, 1], work=work, results=results, overrides=TINY, echo=lambda m: None)
@@ -73,8 +73,8 @@ def test_shipped_weights_are_seed_0_of_their_study_arm():
     # the package's weights are the study's runs, so every number about them can be read over the seeds
     import filecmp
 
-    from smfuse.study import RESULTS_DIR, SHIPPED_ARMS, seed_runs
-    from smfuse.weights import PACKAGE_WEIGHTS_DIR
+    from smfuse.reproduce.study import RESULTS_DIR, SHIPPED_ARMS, seed_runs
+    from smfuse.runtime.weights import PACKAGE_WEIGHTS_DIR
 
     for variant, arm in SHIPPED_ARMS.items():
         runs = dict(seed_runs(arm))
@@ -86,7 +86,7 @@ def test_shipped_weights_are_seed_0_of_their_study_arm():
 
 
 def test_seed_methods_name_every_finished_seed(tmp_path):
-    from smfuse.study import seed_methods
+    from smfuse.reproduce.study import seed_methods
 
     run_study(arms=["d"], seeds=[0, 2], work=tmp_path / "w", results=tmp_path / "r", overrides=TINY,
               echo=lambda m: None)
@@ -98,7 +98,7 @@ def test_seed_methods_name_every_finished_seed(tmp_path):
 
 
 def test_study_wall_time_sums_the_logs(tmp_path):
-    from smfuse.study import study_wall_time
+    from smfuse.reproduce.study import study_wall_time
 
     run_study(arms=["a", "c"], seeds=[0], work=tmp_path / "w", results=tmp_path / "r", overrides=TINY,
               echo=lambda m: None)
@@ -122,7 +122,7 @@ def test_study_threads_are_checked_and_recorded(tmp_path):
 
 
 def test_the_convergence_check_doubles_a_and_c_to_h_halves_b_to_e_and_doubles_a_twice(tmp_path):
-    from smfuse.study import BUDGET_ARMS
+    from smfuse.reproduce.study import BUDGET_ARMS
 
     assert list(BUDGET_ARMS) == ["a-long", "c-long", "d-long", "e-long", "f-long", "g-long", "h-long",
                                  "b-half", "c-half", "d-half", "e-half", "a-xlong"]
@@ -141,7 +141,7 @@ def test_the_convergence_check_doubles_a_and_c_to_h_halves_b_to_e_and_doubles_a_
 
 
 def test_each_study_command_records_its_wall_time(tmp_path, monkeypatch, capsys):
-    from smfuse import study
+    from smfuse.reproduce import study
 
     run_study(arms=["c"], seeds=[0], jobs=1, work=tmp_path / "w", results=tmp_path / "r", overrides=TINY,
               echo=lambda m: None)

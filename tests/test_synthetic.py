@@ -1,10 +1,10 @@
-"""The synthetic generator (smfuse.data.synthetic_pair): independent draws, the stated model."""
+"""The synthetic generator (smfuse.data.sets.synthetic_pair): independent draws, the stated model."""
 
 import numpy as np
 import pytest
 from scipy import ndimage
 
-from smfuse.data import _SHAPES, synthetic_pair
+from smfuse.data.sets import _SHAPES, synthetic_pair
 
 
 @pytest.fixture(scope="module")

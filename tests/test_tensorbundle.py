@@ -1,4 +1,4 @@
-"""Tests of smfuse.tensorbundle: TensorFlow's TensorBundle format read without TensorFlow.
+"""Tests of smfuse.runtime.tensorbundle: TensorFlow's TensorBundle format read without TensorFlow.
 
 The synthetic bundles come from the independent writer in ``bundlewriter.py``.
 """
@@ -10,7 +10,7 @@ import pytest
 
 from bundlewriter import _block, _entry, _table, _varint, make_bundle
 from datahelp import require
-from smfuse.tensorbundle import CheckpointError, _mask_crc, crc32c, masked_crc32c, read_tensor_bundle
+from smfuse.runtime.tensorbundle import CheckpointError, _mask_crc, crc32c, masked_crc32c, read_tensor_bundle
 
 
 # ----------------------------------------------------------------------------- CRC-32C
@@ -153,7 +153,7 @@ def _block_types(table: bytes) -> dict[str, int]:
 def test_release_blocks_are_uncompressed():
     """The measurement behind dropping the snappy decoder: no released index uses it."""
     require("train")
-    from smfuse.data import data_root
+    from smfuse.data.sets import data_root
 
     seen = {}
     with zipfile.ZipFile(data_root() / "smfuse_official" / "checkpoint.zip") as z:

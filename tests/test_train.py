@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from smfuse.data import load_dataset
-from smfuse.train import TrainingSet, get_config, mask_agreement, train
+from smfuse.data.sets import load_dataset
+from smfuse.runtime.train import TrainingSet, get_config, mask_agreement, train
 
 TINY = dict(steps=8, batch_size=4, patch_size=32, eval_every=0, checkpoint_every=4, log_every=2)
 
@@ -119,7 +119,7 @@ def test_config_is_validated(field, value, match):
     (2, 1, 16, 1), (2, 2, 16, 2), (1, 2, 16, 1), (2, 4, 16, 2), (8, 3, 16, 2), (8, 5, 16, 4), (8, 8, 12, 6),
 ])
 def test_local_processes_fit_the_cores_and_divide_the_batch(monkeypatch, cores, processes, batch, expected):
-    from smfuse.train import local_processes
+    from smfuse.runtime.train import local_processes
 
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cores)), raising=False)
     cfg = get_config("quick", processes=processes, batch_size=batch, device="cpu")
@@ -127,7 +127,7 @@ def test_local_processes_fit_the_cores_and_divide_the_batch(monkeypatch, cores, 
 
 
 def test_the_fast_configuration_asks_for_two_processes_and_the_study_for_one():
-    from smfuse.study import STUDY_BASE
+    from smfuse.reproduce.study import STUDY_BASE
 
     assert get_config("fast").processes == 2
     assert STUDY_BASE.processes == 1 and get_config("full").processes == 1
@@ -141,7 +141,7 @@ def test_a_run_records_the_processes_it_ran_on(tmp_path, pairs):
 
 
 def test_check_run_refuses_what_train_would(tmp_path):
-    from smfuse.train import check_run
+    from smfuse.runtime.train import check_run
 
     cfg = get_config("quick", **TINY)
     with pytest.raises(ValueError, match="resume and overwrite exclude each other"):
@@ -172,7 +172,7 @@ def test_initial_weights_come_from_the_seed_not_the_global_state(tmp_path, pairs
 
 
 def test_training_labels_are_the_float64_initial_mask(pairs):
-    from smfuse.guided_block import initial_mask
+    from smfuse.method.guided_block import initial_mask
     from smfuse.io import to_gray
 
     ts = TrainingSet(pairs[:1])
@@ -188,7 +188,7 @@ def test_bf16_autocast_trains_close_to_fp32(tmp_path, pairs):
                      variant="paper")
     a = train(cfg, tmp_path / "fp32", pairs=pairs, progress=False)["agreement"].mean()
     b = train(cfg.replace(precision="bf16"), tmp_path / "bf16", pairs=pairs, progress=False)["agreement"].mean()
-    from smfuse.model import MaskGenerator
+    from smfuse.method.network import MaskGenerator
 
     before = mask_agreement(MaskGenerator(init=cfg.init, generator=torch.Generator().manual_seed(cfg.seed)),
                             TrainingSet(pairs)).mean()
@@ -199,8 +199,8 @@ def test_bf16_autocast_trains_close_to_fp32(tmp_path, pairs):
 
 def test_code_variant_update_equals_the_full_loss_gradient(pairs):
     """Skipping Lgra's graph in the code variant changes nothing: its gradient is exactly zero."""
-    from smfuse.losses import SMFuseLoss
-    from smfuse.model import MaskGenerator
+    from smfuse.method.losses import SMFuseLoss
+    from smfuse.method.network import MaskGenerator
 
     x1, x2, mi = TrainingSet(pairs).batch(0, 4, 32, seed=0)
     grads = []
@@ -216,7 +216,7 @@ def test_code_variant_update_equals_the_full_loss_gradient(pairs):
 def test_quick_training_learns_the_initial_mask(tmp_path, pairs):
     """The map loss pulls MF towards MI: agreement rises well above its starting point."""
     ts = TrainingSet(pairs)
-    from smfuse.model import MaskGenerator
+    from smfuse.method.network import MaskGenerator
 
     before = mask_agreement(MaskGenerator(generator=torch.Generator().manual_seed(0)), ts).mean()
     # 100 of the quick configuration's 300 steps (measured, seeds 0-2: +0.17, +0.24, +0.30 in 17 s each)
@@ -251,7 +251,7 @@ def test_cosine_schedule():
 def test_the_dilated_architecture_trains_resumes_and_is_saved_as_such(tmp_path, pairs):
     import json
 
-    from smfuse.checkpoint import load_checkpoint
+    from smfuse.runtime.checkpoint import load_checkpoint
 
     cfg = get_config("plus", **TINY)
     assert (cfg.arch, cfg.variant, cfg.map_weight, cfg.precision) == ("dilated", "paper", 1.0, "bf16")
@@ -267,7 +267,7 @@ def test_the_dilated_architecture_trains_resumes_and_is_saved_as_such(tmp_path, 
     run = tmp_path / "old"
     old = get_config("quick", **TINY)
     train(old.replace(stop_at=2), run, pairs=pairs, progress=False)
-    from smfuse.checkpoint import read_checkpoint, save_checkpoint
+    from smfuse.runtime.checkpoint import read_checkpoint, save_checkpoint
 
     state = read_checkpoint(run / "checkpoint.pt")
     meta = state["meta"]
@@ -285,10 +285,10 @@ def test_the_dilated_architecture_trains_resumes_and_is_saved_as_such(tmp_path, 
 def test_training_objective_of_a_constant_mask_is_known_in_closed_form(pairs):
     """MG = 1 everywhere (dec3 zeroed, its bias large): the paper's Lmap is 0.5 * mean(1 - MI)
     (|MI - 1| is 0 or 1, and smooth-L1(1) = 0.5), Lgra that of the second source alone."""
-    from smfuse.losses import max_gradient_map
-    from smfuse.filters import laplacian
-    from smfuse.model import MaskGenerator, to_network_input
-    from smfuse.train import training_objective
+    from smfuse.method.losses import max_gradient_map
+    from smfuse.method.filters import laplacian
+    from smfuse.method.network import MaskGenerator, to_network_input
+    from smfuse.runtime.train import training_objective
 
     ts = TrainingSet(pairs[:2])
     net = MaskGenerator(generator=torch.Generator().manual_seed(0))
@@ -314,10 +314,10 @@ def test_training_objective_of_a_constant_mask_is_known_in_closed_form(pairs):
 
 
 def test_training_objective_is_the_training_loss_on_whole_images(pairs):
-    """The per-pair value equals the losses of smfuse.losses on the model's own forward pass."""
-    from smfuse.losses import gradient_loss, map_loss
-    from smfuse.model import MaskGenerator, to_network_input
-    from smfuse.train import training_objective
+    """The per-pair value equals the losses of smfuse.method.losses on the model's own forward pass."""
+    from smfuse.method.losses import gradient_loss, map_loss
+    from smfuse.method.network import MaskGenerator, to_network_input
+    from smfuse.runtime.train import training_objective
 
     ts = TrainingSet(pairs[:1])
     net = MaskGenerator(generator=torch.Generator().manual_seed(3)).eval()

@@ -1,4 +1,4 @@
-"""Tests of smfuse.weights: every weights spec -> a model, and the bounded model cache."""
+"""Tests of smfuse.runtime.weights: every weights spec -> a model, and the bounded model cache."""
 
 import os
 
@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from datahelp import require
-from smfuse import weights
-from smfuse.checkpoint import CheckpointError, save_checkpoint
-from smfuse.model import MaskGenerator
-from smfuse.weights import (
+from smfuse.runtime import weights
+from smfuse.runtime.checkpoint import CheckpointError, save_checkpoint
+from smfuse.method.network import MaskGenerator
+from smfuse.runtime.weights import (
     CACHE_SIZE,
     DEFAULT_VARIANT,
     PACKAGE_WEIGHTS_DIR,
@@ -78,7 +78,7 @@ def test_specs_that_do_not_resolve_say_so_in_one_line(monkeypatch, tmp_path):
 
 def test_cli_prints_an_unresolved_spec_as_one_error_line(monkeypatch, tmp_path, capsys):
     from smfuse.cli import main
-    from smfuse.data import synthetic_pair
+    from smfuse.data.sets import synthetic_pair
     from smfuse.io import write_image
 
     p = synthetic_pair(1, size=32)
@@ -122,9 +122,9 @@ def test_a_rewritten_file_is_read_again(tmp_path):
 
 def test_smfuse_methods_follow_the_weights_folder(monkeypatch, tmp_path):
     """The registry's SMFuse methods take SMFUSE_WEIGHTS_DIR into account (the old baselines ignored it)."""
-    from smfuse.methods import get_method
-    from smfuse.data import synthetic_pair
-    from smfuse.fuse import fuse
+    from smfuse.evaluation.methods import get_method
+    from smfuse.data.sets import synthetic_pair
+    from smfuse.runtime.inference import fuse
 
     p = synthetic_pair(3, size=48)
     nets = {}
@@ -142,7 +142,7 @@ def test_smfuse_methods_follow_the_weights_folder(monkeypatch, tmp_path):
 
 def test_official_specs_on_the_release():
     require("train")
-    from smfuse.official import load_official
+    from smfuse.runtime.official import load_official
 
     z = weights.authors_checkpoint()
     assert z is not None and z.name == "checkpoint.zip"

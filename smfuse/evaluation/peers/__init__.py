@@ -1,0 +1,1 @@
+"""Peer methods, ported from their released weights; each a method of the registry (:mod:`smfuse.evaluation.methods`)."""

@@ -1,0 +1,380 @@
+"""The training study: every trained configuration the summary reports, at several seeds.
+
+Each *arm* is one training configuration; each is trained at the same step budget from
+seeds 0, 1, 2, so every number about a trained model can be given as ``mean ± sd (n=3
+seeds)`` and every claim about an arm is decided over pairs and seeds
+(:mod:`smfuse.reproduce.claims`). The arms (notebook 06 reads its claims off them):
+
+=====  ==================================================================================
+arm    configuration
+=====  ==================================================================================
+a      the released code as is: labels {-1, 1}, no gradient through sign, uniform patches
+b      (a) + our balanced patch sampling (``mi_weight=2``): the shipped ``code`` variant
+c      labels {0, 1}, Lgra off (``gra_weight=0``)
+d      the paper variant: labels {0, 1}, straight-through sign, Lgra 1, Lmap 10: the
+       shipped ``paper`` variant
+e      the paper variant with Lgra strong enough to move the mask (Lmap weight 1)
+f      Lgra alone, no Lmap
+g      (d) in float32: the precision check (the study trains in bfloat16)
+h      (c) in float32: the precision check without Lgra (added after g-long had converged)
+=====  ==================================================================================
+
+Common to all arms (:data:`STUDY_BASE`): the ``fast`` schedule (Adam 2e-3, cosine) in
+bfloat16 autocast, batches of 16 patches of 64x64, 3000 steps, on the authors' 20 grey
+training pairs with the last 6 held out (``train-15`` .. ``train-20``, the luminance of
+Lytro pairs 17, 16, 15, 08, 13 and 14), so that Lytro is reported both in sample (the
+authors' protocol) and on pairs never trained on.
+
+The shipped default variant is chosen by a rule fixed before the study ran
+(:data:`SELECTION_RULE`), on data the headline is not reported on.
+
+Beyond the paper (:data:`PLUS_ARMS`, notebook 08): attempts at a learned mask that beats
+its own pseudo-label, trained on the same schedule and held-out split, from the same
+seeds. They are not part of the ablation study (notebook 06, :func:`finished_runs`,
+:func:`study_wall_time`); ``smfuse study --arms plus dilated`` trains them.
+
+=========  ==============================================================================
+arm        configuration
+=========  ==============================================================================
+plus       the dilated network (27x27 receptive field), paper variant, Lmap weight 1:
+           the ``plus`` configuration
+dilated    the dilated network, paper variant (Lmap 10): what the receptive field alone
+           does
+vote       ``dilated`` with a learned 11x11 vote over the logits (``dilated-vote``): the
+           speckle of per-pixel decisions, removed inside the network
+=========  ==============================================================================
+
+The convergence check (:data:`BUDGET_ARMS`, notebook 06): an arm has converged at a
+budget of B steps when the run at B/2 steps (same seeds, same schedule shape) scores
+the same, within a tolerance, as the run at B. Arms b-e are trained again at half the
+common budget (``b-half`` .. ``e-half``, 1500 steps); arms a and f, whose MF/MI agreement
+had not settled at the common budget, at twice it (``a-long``, ``f-long``, 6000 steps).
+Halving moved every arm of b-e by more than the tolerance, which leaves open whether 3000
+steps suffice; ``g-long`` doubles arm g, the paper variant (d) in float32, so that the
+doubling test reaches the shipped paper configuration at one precision on both sides (float32
+because a CPU without native bfloat16 trains it several times faster than arm d's bfloat16).
+Once g-long had converged, arm h (arm c, Lgra off, in float32) was added at both budgets
+(``h``, ``h-long``): a second precision check, and Lgra on against off at one precision at a
+budget where both sides' convergence is tested (g-long against h-long). Arms c, d and e
+were doubled last (``c-long``, ``d-long``, ``e-long``, in bfloat16 like the arms they
+repeat), once a CPU that computes bfloat16 natively could train them in a session.
+Doubling moved arm a by more than the tolerance once more (3000 -> 6000 steps), so ``a-xlong``
+trains it at four times the common budget (12000 steps), the doubling test of a-long.
+``smfuse study --arms a-long c-long d-long e-long f-long g-long h-long`` trains every doubled
+arm, ``--arms b-half c-half d-half e-half`` the halved ones, ``--arms a-xlong`` arm a at
+12000 steps. Like the plus arms, the budget arms are not part of :func:`study_wall_time`.
+For an arm whose mask settles at no budget (arm f, Lgra alone) notebook 06 falls back on its
+own objective: the runs at B/2 and B giving the same training loss on the whole training pairs
+within 1 % (:func:`smfuse.runtime.train.training_objective`).
+
+Runs are resumable: ``smfuse study`` skips every run whose weights are already in
+``results/study/<arm>/seed-<k>/``, resumes an interrupted one from its checkpoint in the
+work folder, and copies each finished run's ``final.pt``, ``log.csv`` and
+``config.json`` into ``results/study`` (about 160 KB a run).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+from smfuse.runtime.train import TrainConfig, get_config
+
+__all__ = ["Arm", "ARMS", "PRECISION_CHECKS", "PLUS_ARMS", "BUDGET_ARMS", "SEEDS", "STUDY_BASE", "SELECTION_RULE",
+           "SHIPPED_ARMS", "RESULTS_DIR", "arm_config", "run_dir", "run_study", "finished_runs", "seed_runs",
+           "arm_methods", "seed_methods", "study_wall_time"]
+
+SEEDS = (0, 1, 2)
+
+# The common schedule of every arm (see the module docstring).
+# bfloat16 pinned: the committed runs were trained in it (on CPUs that compute it natively;
+# elsewhere a run is several times slower, and smfuse study says so). One process a run:
+# the study runs its runs side by side instead (--jobs).
+STUDY_BASE: TrainConfig = get_config("fast", steps=3000, holdout=6, eval_every=250, checkpoint_every=250,
+                                     dataset="train", precision="bf16", processes=1)
+
+SELECTION_RULE = ("The shipped default variant is the one of arms b (code) and d (paper) with the higher "
+                  "mean QAB/F over 3 seeds on the grey set (10 pairs never trained on); the headline is "
+                  "reported on Lytro and nyud100_gt, never on the grey set.")
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One training configuration of the study."""
+
+    name: str
+    label: str
+    overrides: dict
+
+
+ARMS: dict[str, Arm] = {a.name: a for a in (
+    Arm("a", "released code as is (labels {-1,1}, no gradient through sign, uniform patches)",
+        dict(variant="code", mi_weight=1.0)),
+    Arm("b", "(a) + balanced patch sampling: shipped code variant", dict(variant="code", mi_weight=2.0)),
+    Arm("c", "labels {0,1}, Lgra off", dict(variant="paper", gra_weight=0.0)),
+    Arm("d", "paper variant (labels {0,1}, straight-through sign, Lgra 1, Lmap 10): shipped paper variant",
+        dict(variant="paper")),
+    Arm("e", "paper variant with strong Lgra (Lmap weight 1)", dict(variant="paper", map_weight=1.0)),
+    Arm("f", "Lgra alone, no Lmap", dict(variant="paper", map_weight=0.0)),
+    Arm("g", "(d) in float32: the precision check", dict(variant="paper", precision="fp32")),
+    Arm("h", "(c) in float32: the precision check without Lgra",
+        dict(variant="paper", gra_weight=0.0, precision="fp32")),
+)}
+
+#: The precision checks: each arm of :data:`ARMS` in float32 and the bfloat16 arm it repeats.
+PRECISION_CHECKS = {"g": "d", "h": "c"}
+
+#: Attempts beyond the paper (notebook 08); the first is the ``plus`` configuration.
+PLUS_ARMS: dict[str, Arm] = {a.name: a for a in (
+    Arm("plus", "dilated network (27x27), paper variant, Lmap weight 1: the plus configuration",
+        dict(variant="paper", arch="dilated", map_weight=1.0)),
+    Arm("dilated", "dilated network (27x27), paper variant (Lmap 10)", dict(variant="paper", arch="dilated")),
+    Arm("vote", "dilated network with a learned 11x11 vote over its logits (37x37), paper variant (Lmap 10)",
+        dict(variant="paper", arch="dilated-vote")),
+)}
+#: The convergence check: arms a and c-h at twice the common budget, b-e at half of it, a at four times it
+#: (same seeds, same schedule shape; see the module docstring).
+BUDGET_ARMS: dict[str, Arm] = {
+    **{f"{k}-long": Arm(f"{k}-long", f"({k}) at twice the common budget ({2 * STUDY_BASE.steps} steps)",
+                        dict(ARMS[k].overrides, steps=2 * STUDY_BASE.steps)) for k in ("a", "c", "d", "e", "f", "g", "h")},
+    **{f"{k}-half": Arm(f"{k}-half", f"({k}) at half the common budget ({STUDY_BASE.steps // 2} steps)",
+                        dict(ARMS[k].overrides, steps=STUDY_BASE.steps // 2)) for k in ("b", "c", "d", "e")},
+    # doubling a-long moved arm a by more than the tolerance: a-long doubled once more
+    "a-xlong": Arm("a-xlong", f"(a) at four times the common budget ({4 * STUDY_BASE.steps} steps)",
+                   dict(ARMS["a"].overrides, steps=4 * STUDY_BASE.steps)),
+}
+_ALL_ARMS = {**ARMS, **PLUS_ARMS, **BUDGET_ARMS}
+
+
+def _check_arm(arm: str) -> None:
+    if arm not in _ALL_ARMS:
+        raise ValueError(f"unknown arm {arm!r}; choose from {', '.join(_ALL_ARMS)}")
+
+
+#: The arm whose configuration each shipped variant is trained with; ``smfuse/runtime/trained``
+#: holds seed 0 of it, and every number about a shipped variant is read over its seeds.
+SHIPPED_ARMS = {"code": "b", "paper": "d"}
+
+#: Where the committed study runs are kept (``results/study`` of this checkout).
+RESULTS_DIR = Path(__file__).resolve().parents[2] / "results" / "study"
+
+
+def arm_config(arm: str, seed: int, **overrides) -> TrainConfig:
+    """The configuration of one run of the study (an arm of :data:`ARMS`, :data:`PLUS_ARMS` or :data:`BUDGET_ARMS`).
+
+    ``overrides`` change the arm's own settings too (the tests shrink every arm this way).
+    """
+    _check_arm(arm)
+    return STUDY_BASE.replace(seed=seed, **{**_ALL_ARMS[arm].overrides, **overrides})
+
+
+def run_dir(root: str | os.PathLike, arm: str, seed: int) -> Path:
+    """``root/<arm>/seed-<k>``."""
+    return Path(root) / arm / f"seed-{seed}"
+
+
+def finished_runs(results: str | os.PathLike, arms=None) -> dict[tuple[str, int], Path]:
+    """The runs whose weights are in ``results`` (``(arm, seed) -> folder``).
+
+    ``arms``: names to look for; default the ablation study's (:data:`ARMS`).
+    """
+    out = {}
+    for arm in (ARMS if arms is None else arms):
+        for d in sorted((Path(results) / arm).glob("seed-*")):
+            if (d / "final.pt").is_file():
+                out[(arm, int(d.name.split("-", 1)[1]))] = d
+    return out
+
+
+def seed_runs(arm: str, results: str | os.PathLike | None = None) -> list[tuple[int, Path]]:
+    """The finished runs of one arm, ``[(seed, folder), ...]`` in seed order.
+
+    Parameters
+    ----------
+    arm : str
+        A key of :data:`ARMS` (e.g. ``SHIPPED_ARMS["paper"]``) or :data:`PLUS_ARMS`.
+    results : path, optional
+        Default :data:`RESULTS_DIR`.
+    """
+    _check_arm(arm)
+    runs = finished_runs(RESULTS_DIR if results is None else results, [arm])
+    return sorted((s, d) for (a, s), d in runs.items() if a == arm)
+
+
+def arm_methods(arm: str, results: str | os.PathLike | None = None, name: str | None = None) -> dict:
+    """The fusion methods of one arm's finished seeds, ``{seed: Method}``.
+
+    Each is a :func:`smfuse.evaluation.methods.smfuse_method` named ``<name> seed <k>`` (``name``
+    defaults to ``arm <arm>``). Empty when the arm's runs are not in ``results``
+    (default :data:`RESULTS_DIR`).
+    """
+    from smfuse.evaluation.methods import smfuse_method
+
+    label = name or f"arm {arm}"
+    return {s: smfuse_method(str(d / "final.pt"), name=f"{label} seed {s}") for s, d in seed_runs(arm, results)}
+
+
+def seed_methods(variant: str, results: str | os.PathLike | None = None) -> dict:
+    """The fusion methods of a shipped variant's study seeds, ``{seed: Method}``.
+
+    The shipped weights (``smfuse/runtime/trained/smfuse_<variant>.pt``) are seed 0 of the arm
+    :data:`SHIPPED_ARMS` names; these are all of its seeds, each a
+    :func:`smfuse.evaluation.methods.smfuse_method` named ``smfuse_<variant> seed <k>``, so that every
+    number about the shipped variant can be given as ``mean ± sd (n=K seeds)``. Empty when
+    the study's runs are not in ``results``.
+    """
+    if variant not in SHIPPED_ARMS:
+        raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(SHIPPED_ARMS)}")
+    return arm_methods(SHIPPED_ARMS[variant], results, name=f"smfuse_{variant}")
+
+
+def study_wall_time(results: str | os.PathLike | None = None, jobs: int = 2, seeds=SEEDS) -> dict:
+    """What the whole study (every arm x seed) costs, from the committed runs' logs.
+
+    ``seeds``: the seeds counted (default the study's, :data:`SEEDS`); runs at further
+    seeds add evidence, not cost to the study, and a command training them as a whole is
+    timed in ``study_commands.csv`` (:func:`run_study`).
+
+    Returns
+    -------
+    dict
+        ``runs`` (finished), ``train_seconds`` (sum of each run's training seconds from
+        its log), ``wall_seconds`` (``train_seconds / jobs``: the wall time of the study
+        run ``jobs`` side by side, one core each, as ``smfuse study --jobs 2`` does),
+        ``median_run`` and ``slowest_run`` (seconds).
+    """
+    runs = {k: d for k, d in finished_runs(RESULTS_DIR if results is None else results).items() if k[1] in seeds}
+    secs = []
+    for d in runs.values():
+        with open(d / "log.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        secs.append(float(rows[-1]["seconds"]) if rows else 0.0)
+    return {"runs": len(secs), "train_seconds": sum(secs), "wall_seconds": sum(secs) / max(1, jobs),
+            "median_run": float(statistics.median(secs)) if secs else 0.0, "slowest_run": max(secs, default=0.0)}
+
+
+def _one(arm: str, seed: int, work: str, results: str, threads: int | None, overrides: dict) -> dict:
+    """Train (or resume) one run, then copy its artefacts into ``results``."""
+    from smfuse.runtime.train import train
+
+    cfg = arm_config(arm, seed, threads=threads, **overrides)
+    wdir, rdir = run_dir(work, arm, seed), run_dir(results, arm, seed)
+    resume = (wdir / "checkpoint.pt").is_file() and not (wdir / "final.pt").is_file()
+    t0 = time.perf_counter()
+    if not (wdir / "final.pt").is_file():
+        res = train(cfg, wdir, resume=resume, overwrite=not resume, progress=False)
+        seconds = res["seconds"]
+    else:
+        seconds = float("nan")
+    tmp = rdir.with_name(rdir.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in ("final.pt", "log.csv", "config.json"):
+        shutil.copy2(wdir / name, tmp / name)
+    shutil.rmtree(rdir, ignore_errors=True)
+    tmp.rename(rdir)
+    return {"arm": arm, "seed": seed, "seconds": seconds, "wall": time.perf_counter() - t0, "resumed": resume}
+
+
+def _append_rows(path: Path, fieldnames: list[str], rows: list[dict]) -> None:
+    """Append ``rows`` to the CSV file ``path``, writing its header first if the file is new."""
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fieldnames)
+        if new:
+            w.writeheader()
+        w.writerows(rows)
+
+
+def run_study(*, arms: list[str] | None = None, seeds: list[int] | None = None, jobs: int = 1,
+              threads: int | None = None, work: str | os.PathLike = "runs/study",
+              results: str | os.PathLike = "results/study", overrides: dict | None = None, echo=print) -> list[dict]:
+    """Train every missing run of the study.
+
+    Parameters
+    ----------
+    arms, seeds : lists, optional
+        Default: the ablation arms (:data:`ARMS`), seeds 0, 1, 2; name arms of
+        :data:`PLUS_ARMS` to train those.
+    jobs : int
+        Runs side by side, each on ``torch.get_num_threads() // jobs`` threads.
+    threads : int, optional
+        Threads of each run instead (e.g. 1 with ``jobs=1`` beside another study).
+    work : path
+        Checkpoints of runs in progress (git-ignored).
+    results : path
+        Where finished runs are kept (committed).
+    overrides : dict, optional
+        Changes to every run's configuration (for tests; the study itself uses none).
+    echo : callable
+        Progress messages.
+
+    Returns
+    -------
+    list of dict
+        One row per run trained now: arm, seed, seconds (training), wall, resumed.
+
+    Notes
+    -----
+    Each run's row is appended to ``study_runs.csv`` in ``results``; the command itself to
+    ``study_commands.csv`` there (start, arms, seeds, runs, jobs, wall seconds, and
+    ``whole_study``: whether this one command trained every arm of :data:`ARMS` at as many
+    seeds as :data:`SEEDS` holds (those, or as many others) from nothing, so that its wall
+    time is the study's).
+    """
+    import torch
+
+    arms = list(arms or ARMS)
+    seeds = list(SEEDS if seeds is None else seeds)
+    for a in arms:
+        _check_arm(a)
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    done = finished_runs(results, arms)
+    # seed-major: every arm gets its first seed before any arm its second
+    todo = [(a, s) for s in seeds for a in arms if (a, s) not in done]
+    echo(f"study: {len(todo)} run(s) to train, {len(arms) * len(seeds) - len(todo)} already in {results}")
+    if not todo:
+        return []
+    from smfuse.runtime.precision import native_bf16
+
+    if not native_bf16("cuda" if torch.cuda.is_available() else "cpu") and any(
+            arm_config(a, s).precision == "bf16" for a, s in todo):
+        echo("study: this machine does not compute bfloat16 natively (no AVX512-BF16 or AMX): the study's bf16 "
+             "runs will take several times longer than on one that does (smfuse.runtime.precision)")
+    if threads is None:
+        threads = max(1, torch.get_num_threads() // jobs) if jobs > 1 else None
+    rows, t0 = [], time.perf_counter()
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    if jobs == 1:
+        for a, s in todo:
+            rows.append(_one(a, s, str(work), str(results), threads, overrides or {}))
+            echo(f"study: arm {a} seed {s} done in {rows[-1]['wall']:.0f} s")
+    else:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            futs = [pool.submit(_one, a, s, str(work), str(results), threads, overrides or {}) for a, s in todo]
+            for f in futs:
+                rows.append(f.result())
+                echo(f"study: arm {rows[-1]['arm']} seed {rows[-1]['seed']} done in {rows[-1]['wall']:.0f} s")
+    wall = time.perf_counter() - t0
+    _append_rows(Path(results) / "study_runs.csv", ["arm", "seed", "seconds", "wall", "resumed", "jobs"],
+                 [{**r, "seconds": f"{r['seconds']:.1f}", "wall": f"{r['wall']:.1f}", "jobs": jobs} for r in rows])
+    # the study's cost: every ablation arm at as many seeds as the study has (its own, or as
+    # many new ones), all trained by this command from nothing
+    whole = (set(arms) == set(ARMS) and len(set(seeds)) == len(SEEDS) and len(todo) == len(ARMS) * len(SEEDS)
+             and not any(r["resumed"] for r in rows))
+    _append_rows(Path(results) / "study_commands.csv",
+                 ["started", "arms", "seeds", "runs", "jobs", "threads", "wall", "whole_study"],
+                 [{"started": started, "arms": " ".join(arms), "seeds": " ".join(map(str, seeds)), "runs": len(rows),
+                   "jobs": jobs, "threads": threads or "", "wall": f"{wall:.1f}", "whole_study": whole}])
+    echo(f"study: {len(rows)} run(s) in {wall:.0f} s wall ({jobs} side by side)")
+    return rows
