@@ -49,14 +49,32 @@ def test_claims_written_at_once_and_reset_on_rerun(tmp_path):
     v = decide([0.1, 0.2, 0.3], direction="greater", rule="mean(x) > 0")
     rep.claim("first", verdict=v, ours=0.123456, authors=None, published="1.0 (paper)", file="t.csv")
     rows = json.loads((tmp_path / "claims.json").read_text())
+    detail = rows[0].pop("detail")
     assert rows == [{"claim": "first", "ours": "0.1235", "authors": "n/a", "published": "1.0 (paper)",
-                     "file": "t.csv", "notebook": "00-test", "verdict": v.text(), "rule": "mean(x) > 0"}]
+                     "file": "t.csv", "notebook": "00-test", "verdict": v.text(), "rule": "mean(x) > 0",
+                     "id": "", "subject": "", "section": "beyond"}]
+    assert detail["verdict"] == "supported" and detail["estimate"] == pytest.approx(0.2)
     assert rows[0]["verdict"].startswith("supported (+0.2000 [")
-    assert pd.read_csv(tmp_path / "claims.csv").shape == (1, 8)
+    assert pd.read_csv(tmp_path / "claims.csv").shape == (1, 12)
     rep.claim("second", verdict=not_measured("no data: fetch it"), ours=38339)
     assert [r["ours"] for r in report.load_claims(tmp_path)] == ["0.1235", "38,339"]
     report.Report("00-test", tmp_path)  # a re-run starts afresh
     assert report.load_claims(tmp_path) == []
+
+
+def test_claim_is_joined_to_the_register_by_id(tmp_path):
+    from smfuse.reproduce.claims import not_measured
+
+    rep = report.Report("00-test", tmp_path)
+    rep.claim("the learned mask beats MI", verdict=not_measured("no data: fetch it"), id="C6", subject="authors")
+    rep.claim("38,339 parameters", verdict=not_measured("no data: fetch it"), id="F1")
+    rep.claim("arm a converged", verdict=not_measured("no runs"), section="appendix")
+    assert [(r["id"], r["section"]) for r in report.load_claims(tmp_path)] == [("C6", "paper"), ("F1", "fact"),
+                                                                               ("", "appendix")]
+    with pytest.raises(ValueError, match="no claim 'C99' in the register"):
+        rep.claim("unknown", verdict=not_measured("x"), id="C99")
+    with pytest.raises(ValueError, match="section must be one of"):
+        rep.claim("odd", verdict=not_measured("x"), section="elsewhere")
 
 
 def test_claim_needs_text_and_a_computed_verdict(tmp_path):

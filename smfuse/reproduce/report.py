@@ -22,7 +22,7 @@ import csv
 import json
 import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -136,6 +136,19 @@ class Claim:
         The verdict of the claims rule with its interval (:meth:`smfuse.reproduce.claims.Verdict.text`).
     rule : str
         The rule, stated before measuring (direction or threshold, and on what data).
+    id : str
+        The register entry it tests (``C6``, a claim of the paper; ``F1``, a fact of the code:
+        :mod:`smfuse.reproduce.register`), or ``""`` for the replication's own checks and
+        findings beyond the paper.
+    subject : str
+        Whose claim the verdict is about: ``authors`` (the released weights), ``retrain``
+        (ours), ``method`` (a deterministic method or the code), or ``""``.
+    section : str
+        Where the report puts it: ``paper`` (a claim of the register), ``fact`` (an exact
+        check of the code against the paper), ``appendix`` (the replication's own checks:
+        convergence, precision, selection, speed) or ``beyond`` (findings beyond the paper).
+    detail : dict
+        The verdict's numbers (word, estimate, interval, n, p-values) for the report.
     """
 
     claim: str
@@ -146,6 +159,10 @@ class Claim:
     notebook: str
     verdict: str = ""
     rule: str = ""
+    id: str = ""
+    subject: str = ""
+    section: str = ""
+    detail: dict = field(default_factory=dict)
 
 
 class Report:
@@ -194,7 +211,7 @@ class Report:
         return name
 
     def claim(self, claim: str, *, verdict, ours=None, authors=None, published=None, file: str = "",
-              digits: int = 4) -> Claim:
+              digits: int = 4, id: str = "", subject: str = "", section: str = "") -> Claim:
         """Record a claim with its computed verdict and write ``claims.json`` and ``claims.csv`` at once.
 
         Parameters
@@ -209,6 +226,10 @@ class Report:
             Numbers are formatted with :func:`fmt` (``digits`` decimals); strings are kept.
         file : str
             The evidence file in this notebook's folder.
+        id, subject, section : str
+            The register entry tested (``C..`` or ``F..``), whose claim the verdict is about,
+            and the report's section (see :class:`Claim`); ``section`` defaults to
+            ``paper`` for a ``C..`` id, ``fact`` for an ``F..`` id and ``beyond`` otherwise.
         """
         from smfuse.reproduce.claims import VERDICTS, Verdict
 
@@ -217,9 +238,19 @@ class Report:
         if not isinstance(verdict, Verdict) or verdict.verdict not in VERDICTS:
             raise TypeError(f"verdict must be a smfuse.reproduce.claims.Verdict from the claims rule, "
                             f"got {type(verdict).__name__}")
+        if id:
+            from smfuse.reproduce import register
+
+            (register.claim if id.startswith("C") else register.fact)(id)  # an unknown id stops the notebook here
+        sections = ("paper", "fact", "appendix", "beyond")
+        section = section or {"C": "paper", "F": "fact"}.get(id[:1], "beyond")
+        if section not in sections:
+            raise ValueError(f"section must be one of {sections}, got {section!r}")
         c = Claim(claim=claim, ours=fmt(ours, digits), authors=fmt(authors, digits),
                   published=fmt(published, digits), file=file, notebook=self.name,
-                  verdict=verdict.text(), rule=verdict.rule)
+                  verdict=verdict.text(), rule=verdict.rule, id=id, subject=subject, section=section,
+                  detail={k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+                          for k, v in asdict(verdict).items()})
         self.claims.append(c)
         self._write()
         return c
