@@ -297,32 +297,15 @@ def _versions() -> str:
     return ", ".join(parts)
 
 
-def _findings(claims: list[tuple[str, dict]]) -> list[str]:
-    """The summary's opening: how many claims each verdict has, and which."""
-    from smfuse.reproduce.claims import VERDICTS
-
-    def kind(c: dict) -> str:
-        v = (c.get("verdict") or "not measured").lower()
-        return next((w for w in VERDICTS if v.startswith(w)), "not measured")
-
-    counts = {w: [(n, c) for n, c in claims if kind(c) == w] for w in VERDICTS}
-    lines = ["## Findings", "",
-             f"{len(claims)} claims: " + ", ".join(f"{len(v)} {w}" for w, v in counts.items()) + ".", ""]
-    for w, items in counts.items():
-        for n, c in items:
-            text = c["claim"] if len(c["claim"]) <= 110 else c["claim"][:107].rsplit(" ", 1)[0] + " ..."
-            lines.append(f"- **{w}** ({n[:2]}): {_md(text)}")
-    return lines + [""]
-
-
 def write_summary(out: Path, records: list[_Record], profile: str, *, partial: bool = False) -> Path:
     """Write ``out/SUMMARY.md`` and ``out/timings.csv`` from the notebooks' claims and times.
 
     ``partial``: only some notebooks were selected (``--only``); the summary says so.
     """
+    from smfuse.reproduce.summary import write_summary as write_report
+
     failed = [r for r in records if r.status == "FAILED"]
-    lines = ["# Reproduction summary", "",
-             f"Profile **{profile}**; {_versions()}. Written by `python -m smfuse.reproduce`; every number below "
+    lines = [f"Profile **{profile}**; {_versions()}. Written by `python -m smfuse.reproduce`; every number below "
              "comes from the notebook run named beside it.", ""]
     if partial:
         lines += [f"Only the selected notebooks ran ({', '.join(r.name for r in records)}); run without `--only` "
@@ -337,36 +320,13 @@ def write_summary(out: Path, records: list[_Record], profile: str, *, partial: b
                   "from; run without `--only` to rerun them all).", ""]
     else:
         lines += [f"All {len(records)} notebooks ran.", ""]
-    claims = [(r.name, c) for r in records if r.status == "ok" for c in load_claims(out / r.name)]
-    lines += _findings(claims)
-    lines += ["## Claims", "",
-              "Paper: J. Ma, Z. Le, X. Tian, J. Jiang, \"SMFuse: Multi-Focus Image Fusion via Self-Supervised "
-              "Mask-Optimization\", IEEE TCI 7 (2021), doi:10.1109/TCI.2021.3063872. *Ours*: this replication (our "
-              "code, our trained weights); *authors' weights*: the authors' released checkpoint or saved files run "
-              "through our code; *published*: numbers from the literature (see each notebook). `n/a`: not published, "
-              "or not measured in this run (the verdict then says why).", "",
-              "Each verdict is computed by one rule (`smfuse.reproduce.claims`), stated with the claim before measuring: the "
-              "mean paired effect (ours minus the reference, per image pair and seed, or value minus threshold) and "
-              "its 95 % two-stage bootstrap interval over pairs and seeds; *supported* if the interval lies wholly "
-              "on the claimed side, *refuted* if wholly on the other, else *inconclusive*.", "",
-              "| claim | ours | authors' weights | published | verdict | evidence |",
-              "|---|---|---|---|---|---|"]
-    for name, c in claims:
-        evidence = f"[{c['file']}]({name}/{c['file']})" if c.get("file") else f"[{name}.ipynb]({name}/{name}.ipynb)"
-        rule = f" Rule: {c['rule']}." if c.get("rule") else ""
-        lines.append(f"| {name[:2]} · {_md(c['claim'])}{_md(rule)} | {_md(c['ours'])} | {_md(c['authors'])} | "
-                     f"{_md(c['published'])} | {_md(c.get('verdict') or 'not measured (no verdict recorded)')} | "
-                     f"{evidence} |")
-    if not claims:
-        lines.append("| (no claims recorded) | | | | | |")
-    lines += ["", "## Wall time", "", "| notebook | status | seconds |", "|---|---|---:|"]
+    times = ["| notebook | status | seconds |", "|---|---|---:|"]
     for r in records:
         secs = f"{r.seconds:.1f}" if r.seconds is not None else ""
-        lines.append(f"| {r.name} | {r.status}{' (earlier run)' if r.kept else ''} | {secs} |")
+        times.append(f"| {r.name} | {r.status}{' (earlier run)' if r.kept else ''} | {secs} |")
     total = sum(r.seconds or 0 for r in records)
-    lines += [f"| **total** | | **{total:.1f}** |", ""]
-    path = out / "SUMMARY.md"
-    path.write_text("\n".join(lines))
+    times.append(f"| **total** | | **{total:.1f}** |")
+    path = write_report(out, [r.name for r in records if r.status == "ok"], header=lines, timings=times)
     with open(out / "timings.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["notebook", "status", "seconds"])
