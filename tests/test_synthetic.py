@@ -54,3 +54,14 @@ def test_sources_follow_the_stated_model(index):
         sel = np.broadcast_to(p.mask[..., None] if g.ndim == 3 else p.mask, g.shape)
         assert np.abs(b[sel] - g[sel]).max() <= 0.51 and np.abs(a[sel] - blurred[sel]).max() <= 0.51
         assert np.abs(a[~sel] - g[~sel]).max() <= 0.51 and np.abs(b[~sel] - blurred[~sel]).max() <= 0.51
+
+
+def test_base_images_groups_synthetic_pairs_by_their_bundled_image():
+    from smfuse.data.sets import Pair, base_images, synthetic_pair
+
+    pairs = [synthetic_pair(i, size=32) for i in range(12)]
+    labels = base_images(pairs)
+    assert labels == [p.meta["image"] for p in pairs]
+    assert len(set(labels)) < len(labels)  # twelve draws from twelve images repeat some
+    real = Pair("lytro-01", pairs[0].a, pairs[0].b)
+    assert base_images([real]) == ["lytro-01"]

@@ -41,7 +41,7 @@ from smfuse.data.fetch import data_folder
 from smfuse.io import check_pair, read_image
 
 __all__ = ["Pair", "data_root", "load_dataset", "load_folder", "has_dataset", "missing_files", "synthetic_pair",
-           "DATASETS", "IMAGE_SUFFIXES"]
+           "base_images", "DATASETS", "IMAGE_SUFFIXES"]
 
 DATASETS = ("synthetic", "lytro", "grayscale", "nyud100_gt", "train")
 #: File types read in a folder of pairs.
@@ -458,3 +458,11 @@ def synthetic_pair(index: int, *, size: int = 256, seed: int = 0) -> Pair:
     return Pair(f"synthetic-{index:02d}-{img_name}", u8(a), u8(b), truth=u8(truth), mask=wm > 0.5,
                 meta={"image": img_name, "shape": shape, "sigma": sigma, "soft": soft, "edge_sigma": edge_sigma,
                       "seed": seed})
+
+
+def base_images(pairs: list[Pair]) -> list[str]:
+    """The base image of each pair: pairs made from one image share a label (one unit for the verdict rule).
+
+    Synthetic pairs name their bundled image (``meta['image']``); a real pair is its own scene.
+    """
+    return [str(p.meta.get("image", p.name)) if p.meta else p.name for p in pairs]
