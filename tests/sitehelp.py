@@ -90,4 +90,6 @@ def make_checkout(root: Path) -> Path:
     (root / "benchmarks" / "README.md").write_text("# Benchmarks\n\n| a | b |\n|---|---|\n| 1 | 2 |\n",
                                                    encoding="utf-8")
     nbformat.write(demo_notebook(), root / "notebooks" / "01-demo.ipynb")
+    (root / "notebooks" / "reference").mkdir()
+    (root / "notebooks" / "reference" / "using.md").write_text("# Using the demo\n\nRun `demo`.\n", encoding="utf-8")
     return root

@@ -20,8 +20,8 @@ def test_pages_written(demo):
     root, b = demo
     site = b.out_dir
     names = sorted(p.relative_to(site).as_posix() for p in b.pages)
-    assert names == ["01-demo.html", "benchmarks.html", "differences.html", "index.html",
-                     "results/01-demo/curve.csv.html", "results/benchmarks.csv.html"]
+    assert names == ["01-demo.html", "benchmarks.html", "differences.html", "index.html", "reference-using.html",
+                     "reference.html", "results/01-demo/curve.csv.html", "results/benchmarks.csv.html"]
     assert b.pages[0] == site / "index.html"
     assert b.notebooks == ["01-demo"]
     # the figure output, the widget cell's static figure, and the thumbnail of results/01-demo/curve.png
@@ -38,7 +38,9 @@ def test_landing_page_has_claims_table_with_verdicts(demo):
     head = re.search(r"<thead>(.*?)</thead>", tables[0], re.S).group(1)
     assert re.findall(r"<th[^>]*>(.*?)</th>", head) == ["claim", "ours", "authors' weights", "published",
                                                         "verdict", "evidence"]
-    assert "<td>reproduced</td>" in tables[0]
+    # the verdict word is the verdict; its colour only repeats it
+    assert '<td class="verdict-reproduced">reproduced</td>' in tables[0]
+    assert "<td>not tested</td>" in tables[0]
     assert "has no verdict column" not in idx
 
 
@@ -70,6 +72,16 @@ def test_notebook_page(demo):
     for text in ("EXERCISE_STUB_TEXT", "SOLUTION_TEXT", "CHECK_TEXT", "IntSlider"):
         assert text not in page
     assert 'class="smfuse-nav"' in page and "curve.csv.html" in page
+    # every code cell folds: one click on "code" shows it; outputs stay open
+    code_cells = page.count('class="jp-Cell jp-CodeCell')
+    assert code_cells and page.count('<details class="smfuse-code"><summary>code</summary>') == code_cells
+
+
+def test_reference_pages(demo):
+    _, b = demo
+    ref = (b.out_dir / "reference-using.html").read_text(encoding="utf-8")
+    assert "<h1" in ref and "Using the demo" in ref
+    assert 'href="reference-using.html"' in (b.out_dir / "reference.html").read_text(encoding="utf-8")
 
 
 def test_differences_and_benchmarks(demo):
@@ -120,7 +132,7 @@ def test_cli_site(demo, tmp_path, capsys):
     root, _ = demo
     assert main(["site", "-o", str(tmp_path / "s"), "--root", str(root)]) == 0
     out = capsys.readouterr().out
-    assert re.match(r"site: 6 pages \(1 notebooks\), 3 images, built in [\d.]+ s: .*index\.html", out)
+    assert re.match(r"site: 8 pages \(1 notebooks\), 3 images, built in [\d.]+ s: .*index\.html", out)
     assert main(["site", "-o", str(tmp_path / "t"), "--root", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("smfuse: error:") and "no results summary" in err[0]

@@ -69,6 +69,11 @@ code { background: #f2f2f2; padding: 0 0.2rem; }
 .smfuse-files li { margin: 0.1rem 0; }
 .smfuse-thumbs { display: flex; flex-wrap: wrap; gap: 0.5rem; }
 img.smfuse-thumb { height: 110px; border: 1px solid #c8ccd0; background: #fff; }
+details.smfuse-code > summary { cursor: pointer; color: #20344c; font-size: 0.8rem; padding: 0.1rem 2rem; }
+.verdict-reproduced { background: #d9f2dc; }
+.verdict-partly { background: #fff1c2; }
+.verdict-not-reproduced { background: #f9d6d5; }
+.verdict-untestable, .verdict-not-measured { background: #e8e8e8; }
 """
 
 
@@ -146,11 +151,26 @@ def markdown_to_html(text: str) -> str:
     return _mark_claims_tables(out)
 
 
+_VERDICT_CLASSES = (("not testable here", "verdict-untestable"), ("not measured", "verdict-not-measured"),
+                    ("partly reproduced", "verdict-partly"), ("not reproduced", "verdict-not-reproduced"),
+                    ("reproduced", "verdict-reproduced"))
+
+
+def _verdict_class(cell: str) -> str | None:
+    text = re.sub(r"<[^>]+>", "", cell).lower()
+    return next((cls for word, cls in _VERDICT_CLASSES if text.startswith(word)), None)
+
+
 def _mark_claims_tables(fragment: str) -> str:
+    def colour(m: re.Match) -> str:
+        cls = _verdict_class(m.group(2))
+        return f'<td class="{cls}"{m.group(1)}>{m.group(2)}</td>' if cls else m.group(0)
+
     def mark(m: re.Match) -> str:
         head = re.search(r"<thead>(.*?)</thead>", m.group(0), re.S)
-        if head and re.search(r"<th[^>]*>\s*claim\s*</th>", head.group(1), re.I):
-            return m.group(0).replace("<table>", '<table class="claims">', 1)
+        if head and re.search(r"<th[^>]*>[^<]*claim[^<]*</th>", head.group(1), re.I):
+            table = m.group(0).replace("<table>", '<table class="claims">', 1)
+            return re.sub(r"<td([^>]*)>(.*?)</td>", colour, table, flags=re.S)
         return m.group(0)
 
     return re.sub(r"<table>.*?</table>", mark, fragment, flags=re.S)
@@ -160,7 +180,7 @@ def _mark_claims_tables(fragment: str) -> str:
 
 def _nav(prefix: str, notebooks: list[str], current: str) -> str:
     items = [("index.html", "Claims")] + [(f"{n}.html", n) for n in notebooks] + [
-        ("benchmarks.html", "Benchmarks"), ("differences.html", "Code vs paper")]
+        ("benchmarks.html", "Benchmarks"), ("differences.html", "Code vs paper"), ("reference.html", "Reference")]
     links = "".join(
         f'<a href="{prefix}{href}"{" class=current" if href == current else ""}>{html.escape(label)}</a>'
         for href, label in items)
@@ -282,9 +302,24 @@ def _exporter():
                                     exclude_anchor_links=self.exclude_anchor_links)
             return MarkdownWithMath(renderer=renderer).render(source)
 
-    ex = _Exporter(template_name="lab")
+    import jinja2
+
+    ex = _Exporter(template_name="lab", extra_loaders=[jinja2.DictLoader({"smfuse_fold.html.j2": _FOLD_TEMPLATE})],
+                   template_file="smfuse_fold.html.j2")
     ex.register_preprocessor(ExtractOutputPreprocessor(), enabled=True)
     return ex
+
+
+# Code cells fold: a click on "code" shows the cell, so that figures, tables and prose lead the page.
+_FOLD_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{% block input_group %}
+{%- if cell.cell_type == 'code' -%}
+<details class="smfuse-code"><summary>code</summary>
+{{ super() }}
+</details>
+{%- else -%}{{ super() }}{%- endif -%}
+{% endblock input_group %}
+"""
 
 
 def _notebook_page(name: str, source: Path, origin: str, files: list[Path], results: Path, site: Path,
@@ -329,9 +364,10 @@ def _notebook_page(name: str, source: Path, origin: str, files: list[Path], resu
 
 
 def _has_verdicts(fragment: str) -> bool:
-    """Whether a claims table of the fragment has a verdict column."""
-    for table in re.findall(r'<table class="claims">.*?</thead>', fragment, re.S):
-        if re.search(r"<th[^>]*>\s*verdict\s*</th>", table, re.I):
+    """Whether a claims table of the fragment has a verdict column (or a reader's verdict in its cells)."""
+    for table in re.findall(r'<table class="claims">.*?</table>', fragment, re.S):
+        head = re.search(r"<thead>.*?</thead>", table, re.S)
+        if (head and re.search(r"<th[^>]*>\s*verdict\s*</th>", head.group(0), re.I)) or 'class="verdict-' in table:
             return True
     return False
 
@@ -428,14 +464,9 @@ def _build(site: Path, results: Path, summary: Path, committed: dict, executed: 
     frag = markdown_to_html(summary.read_text(encoding="utf-8"))
     frag = _rewrite_links(frag, src_dir=summary.parent, results=results, site=site, page_dir=site,
                           notebooks=notebooks, copied=copied)
-    intro = ('<div class="smfuse-note">A replication of J. Ma, Z. Le, X. Tian, J. Jiang, "SMFuse: Multi-Focus '
-             "Image Fusion via Self-Supervised Mask-Optimization\", <em>IEEE TCI</em> 7 (2021), "
-             "doi:10.1109/TCI.2021.3063872. Each claim links to the file that holds its evidence; every "
-             "notebook has a page (menu above) with the figures and tables it produced, as committed."
-             + ("" if _has_verdicts(frag) else
-                " This summary has no verdict column yet: it was written before the reproduction graded "
-                "its claims.")
-             + "</div>")
+    intro = ("" if _has_verdicts(frag) else
+             '<div class="smfuse-note">This summary has no verdict column yet: it was written before the '
+             "reproduction graded its claims.</div>")
     index = site / "index.html"
     index.write_text(_page("SMFuse replication: claims", intro + frag, prefix="", notebooks=notebooks,
                            current="index.html"), encoding="utf-8")
@@ -485,10 +516,30 @@ def _build(site: Path, results: Path, summary: Path, committed: dict, executed: 
                           notebooks=notebooks, current="benchmarks.html"), encoding="utf-8")
     build.pages.append(page)
 
+    # Reference pages (notebooks/reference/*.md): one page each, and an index.
+    ref_dir = root / "notebooks" / "reference"
+    refs = sorted(ref_dir.glob("*.md")) if ref_dir.is_dir() else []
+    listing = []
+    for md in refs:
+        frag = _rewrite_links(markdown_to_html(md.read_text(encoding="utf-8")), src_dir=md.parent, results=results,
+                              site=site, page_dir=site, notebooks=notebooks, copied=copied)
+        title = next((ln[2:].strip() for ln in md.read_text(encoding="utf-8").splitlines() if ln.startswith("# ")),
+                     md.stem)
+        page = site / f"reference-{md.stem}.html"
+        page.write_text(_page(title, frag, prefix="", notebooks=notebooks, current="reference.html"), encoding="utf-8")
+        build.pages.append(page)
+        listing.append(f'<li><a href="{page.name}">{html.escape(title)}</a></li>')
+    page = site / "reference.html"
+    page.write_text(_page("Reference", "<h1>Reference</h1>\n<ul>" + "".join(listing) + "</ul>", prefix="",
+                          notebooks=notebooks, current="reference.html"), encoding="utf-8")
+    build.pages.append(page)
+
     # Code vs paper.
-    section = _readme_section(root / "README.md", "Where the released code and the paper differ")
+    diff_page = ref_dir / "code-vs-paper.md"
+    section = (re.sub(r"^# .*\n", "", diff_page.read_text(encoding="utf-8"), count=1) if diff_page.is_file()
+               else _readme_section(root / "README.md", "Where the released code and the paper differ"))
     body = ("<h1>Where the released code and the paper differ</h1>\n"
-            + (markdown_to_html(section) if section else "<p>(README.md has no such section.)</p>"))
+            + (markdown_to_html(section) if section else "<p>(no code-vs-paper page in this checkout.)</p>"))
     if "06-ablations" in notebooks:
         body += '\n<p>Notebook <a href="06-ablations.html">06-ablations</a> measures what each difference does.</p>'
     page = site / "differences.html"
