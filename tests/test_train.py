@@ -329,3 +329,53 @@ def test_training_objective_is_the_training_loss_on_whole_images(pairs):
     want_map = float(map_loss(mg, ts.mi[0][None, None], variant="code"))
     assert got["map"][0] == pytest.approx(want_map, rel=1e-4)
     assert got["total"][0] == pytest.approx(10 * want_map + float(gradient_loss(mg, x1, x2)), rel=1e-4)
+
+
+def test_the_subtraction_supervision_is_the_raw_decision_of_the_subtraction_maps(pairs):
+    """supervision='subtraction' labels a pixel 1 where S2 > S1, with no guided filter (claim C5's weaker label)."""
+    from smfuse.io import to_gray
+    from smfuse.method.guided_block import initial_mask, subtraction_map
+
+    g1, g2 = to_gray(pairs[0].a), to_gray(pairs[0].b)
+    ts = TrainingSet(pairs[:1], supervision="subtraction")
+    expected = subtraction_map(g2) > subtraction_map(g1)
+    assert np.array_equal(ts.mi[0].numpy() > 0.5, expected)
+    # it differs from MI (the guided filter changes many pixels) and is less accurate against the true map
+    mi = initial_mask(g1, g2)
+    assert (expected != mi).mean() > 0.05
+    assert (expected == pairs[0].mask).mean() < (mi == pairs[0].mask).mean()
+    with pytest.raises(ValueError, match="supervision must be one of"):
+        TrainingSet(pairs[:1], supervision="guided")
+    with pytest.raises(ValueError, match="supervision must be one of"):
+        get_config("quick", supervision="truth")
+
+
+def test_held_out_metrics_are_logged_at_each_evaluation_and_resume_keeps_them(tmp_path, pairs):
+    """A held-out metric adds a column holdout_<name>: the mean over the held-out pairs of fn(g1, g2, fused)."""
+    from smfuse.runtime.train import _masks
+
+    seen = []
+
+    def brightness(g1, g2, fused):  # a metric whose value we can recompute: the fused image's mean
+        seen.append(fused.shape)
+        return float(fused.mean())
+
+    cfg = get_config("quick", **{**TINY, "eval_every": 4}).replace(holdout=1)
+    res = train(cfg.replace(stop_at=4), tmp_path / "r", pairs=pairs, progress=False,
+                holdout_metrics={"brightness": brightness})
+    rows = list(csv.DictReader(open(tmp_path / "r" / "log.csv")))
+    assert list(rows[0]) == ["step", "loss", "map", "gra", "patches_per_s", "seconds", "agreement",
+                             "holdout_agreement", "holdout_brightness"]
+    held = TrainingSet(pairs[-1:])
+    m = _masks(res["model"], held)[0]
+    fused = np.where(m, held.g2[0].numpy(), held.g1[0].numpy())
+    assert float(rows[-1]["holdout_brightness"]) == pytest.approx(fused.mean(), abs=1e-6)
+    assert [r["holdout_brightness"] != "" for r in rows] == [int(r["step"]) % 4 == 0 for r in rows]
+    assert seen and all(s == pairs[-1].a.shape[:2] for s in seen)
+    with pytest.raises(ValueError, match="resume with the held-out metrics the run was started with"):
+        train(cfg, tmp_path / "r", pairs=pairs, resume=True, progress=False)
+    train(cfg, tmp_path / "r", pairs=pairs, resume=True, progress=False, holdout_metrics={"brightness": brightness})
+    steps = [int(r["step"]) for r in csv.DictReader(open(tmp_path / "r" / "log.csv"))]
+    assert steps == [2, 4, 6, 8]
+    with pytest.raises(ValueError, match="set holdout > 0"):
+        train(cfg.replace(holdout=0), tmp_path / "n", pairs=pairs, progress=False, holdout_metrics={"b": brightness})

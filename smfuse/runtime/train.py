@@ -33,14 +33,14 @@ import torch
 
 from smfuse.runtime.allocator import keep_freed_memory
 from smfuse.data.sets import Pair, load_dataset
-from smfuse.method.guided_block import initial_mask
+from smfuse.method.guided_block import initial_mask, subtraction_map
 from smfuse.io import to_gray
 from smfuse.method.losses import LossTerms, gradient_loss, map_loss
 from smfuse.method.network import MaskGenerator, to_network_input
 from smfuse.runtime.precision import PRECISIONS, native_bf16, resolve_precision
 
-__all__ = ["TrainConfig", "CONFIGS", "TrainingSet", "train", "training_step", "mask_agreement", "training_objective",
-           "get_config", "parse_overrides", "check_run", "local_processes", "usable_cores"]
+__all__ = ["TrainConfig", "CONFIGS", "SUPERVISIONS", "TrainingSet", "train", "training_step", "mask_agreement", "training_objective",
+           "training_label", "held_out_scores", "get_config", "parse_overrides", "check_run", "local_processes", "usable_cores"]
 
 
 @dataclass
@@ -102,6 +102,11 @@ class TrainConfig:
         sits on the L1 branch of smooth-L1), so only regions where MI = 1 on more than
         2/3 of the pixels end up above 0.5; ``mi_weight = 2`` restores the balance.
         None: 2 for the ``code`` variant, 1 for ``paper`` (whose loss is symmetric).
+    supervision : {'initial_mask', 'subtraction'}
+        The label Lmap pulls MG towards (:data:`SUPERVISIONS`): ``initial_mask``, the guided
+        block's MI (the paper); ``subtraction``, the raw decision ``S2 > S1`` of the two
+        subtraction maps without the guided filter (a weaker supervision: what the guided
+        filter adds to training, claim C5 of the register).
     processes : int
         Data-parallel processes that the command line's ``smfuse train`` starts on a CPU
         (:func:`local_processes`: at most one per core, a divisor of ``batch_size``; each
@@ -138,6 +143,7 @@ class TrainConfig:
     precision: str = "fp32"
     stop_at: int | None = None
     processes: int = 1
+    supervision: str = "initial_mask"
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -199,6 +205,26 @@ def _validate(c: TrainConfig) -> None:
          f"processes must be an integer >= 1, got {c.processes!r}")
     need(c.stop_at is None or (isinstance(c.stop_at, int) and 0 < c.stop_at <= c.steps),
          f"stop_at must be None or in 1..steps ({c.steps}), got {c.stop_at!r}")
+    need(c.supervision in SUPERVISIONS, f"supervision must be one of {', '.join(SUPERVISIONS)}, got {c.supervision!r}")
+
+
+#: The labels a run can be supervised with (:attr:`TrainConfig.supervision`).
+SUPERVISIONS = ("initial_mask", "subtraction")
+
+
+def training_label(g1: np.ndarray, g2: np.ndarray, supervision: str = "initial_mask") -> np.ndarray:
+    """The label of one grey pair in [0, 1]: True where the second source is taken as sharper.
+
+    ``initial_mask``: MI, the guided block's output, ``F2 > F1``
+    (:func:`smfuse.method.guided_block.initial_mask`). ``subtraction``: ``S2 > S1``, the
+    subtraction maps ``S = |I - mean7(I)|`` compared pixel by pixel, without the guided
+    filter (:func:`smfuse.method.guided_block.subtraction_map`).
+    """
+    if supervision == "initial_mask":
+        return initial_mask(g1, g2)
+    if supervision == "subtraction":
+        return subtraction_map(g2) > subtraction_map(g1)
+    raise ValueError(f"supervision must be one of {', '.join(SUPERVISIONS)}, got {supervision!r}")
 
 
 CONFIGS: dict[str, TrainConfig] = {
@@ -272,21 +298,26 @@ def parse_overrides(items: list[str]) -> dict:
 
 
 class TrainingSet:
-    """Grey sources in [0, 1] and their cached initial masks MI, as float32 tensors.
+    """Grey sources in [0, 1] and their cached labels (the initial masks MI), as float32 tensors.
 
     Parameters
     ----------
     pairs : list of Pair
+    supervision : {'initial_mask', 'subtraction'}
+        The label kept in ``mi`` (:func:`training_label`): MI by default.
     """
 
-    def __init__(self, pairs: list[Pair]) -> None:
+    def __init__(self, pairs: list[Pair], supervision: str = "initial_mask") -> None:
         if not pairs:
             raise ValueError("no training pairs")
+        if supervision not in SUPERVISIONS:
+            raise ValueError(f"supervision must be one of {', '.join(SUPERVISIONS)}, got {supervision!r}")
         self.names = [p.name for p in pairs]
+        self.supervision = supervision
         self.g1, self.g2, self.mi = [], [], []
         for p in pairs:
             g1, g2 = to_gray(p.a), to_gray(p.b)  # float64, as at inference
-            mi = initial_mask(g1, g2)
+            mi = training_label(g1, g2, supervision)
             self.g1.append(torch.from_numpy(g1.astype(np.float32)))
             self.g2.append(torch.from_numpy(g2.astype(np.float32)))
             self.mi.append(torch.from_numpy(mi.astype(np.float32)))
@@ -327,18 +358,45 @@ class TrainingSet:
 
 
 @torch.inference_mode()
-def mask_agreement(model: MaskGenerator, data: TrainingSet) -> np.ndarray:
-    """Per-pair fraction of pixels where MF (``MG > 0.5``) equals MI."""
+def _masks(model: MaskGenerator, data: TrainingSet) -> list[np.ndarray]:
+    """MF (``MG > 0.5``, True = second source) of every pair, the model in evaluation mode."""
     from smfuse.runtime.inference import predict_logits
 
     was_training = model.training
     model.eval()
-    out = []
-    for g1, g2, mi in zip(data.g1, data.g2, data.mi):
-        z = predict_logits(model, g1.numpy(), g2.numpy(), tile=None)
-        out.append(float(((z > 0) == (mi.numpy() > 0.5)).mean()))
+    out = [predict_logits(model, g1.numpy(), g2.numpy(), tile=None) > 0 for g1, g2 in zip(data.g1, data.g2)]
     model.train(was_training)
-    return np.array(out)
+    return out
+
+
+def mask_agreement(model: MaskGenerator, data: TrainingSet, masks: list[np.ndarray] | None = None) -> np.ndarray:
+    """Per-pair fraction of pixels where MF (``MG > 0.5``) equals the label (MI).
+
+    ``masks``: the model's MF of each pair, if already computed.
+    """
+    masks = _masks(model, data) if masks is None else masks
+    return np.array([float((m == (mi.numpy() > 0.5)).mean()) for m, mi in zip(masks, data.mi)])
+
+
+def held_out_scores(data: TrainingSet, masks: list[np.ndarray], metrics: dict) -> dict[str, float]:
+    """The mean over pairs of each metric of the fused image ``where(MF, g2, g1)``.
+
+    Parameters
+    ----------
+    data : TrainingSet
+        The pairs (grey sources in [0, 1]).
+    masks : list of (H, W) bool ndarrays
+        MF of each pair (True = second source).
+    metrics : dict of str to callable
+        ``name -> fn(g1, g2, fused) -> float`` on grey float images in [0, 1] (e.g. QAB/F,
+        which lives a floor above, in :mod:`smfuse.evaluation.metrics`: the caller passes it in).
+    """
+    out = {}
+    for name, fn in metrics.items():
+        vals = [float(fn(g1.numpy(), g2.numpy(), np.where(m, g2.numpy(), g1.numpy())))
+                for g1, g2, m in zip(data.g1, data.g2, masks)]
+        out[name] = float(np.mean(vals))
+    return out
 
 
 @torch.inference_mode()
@@ -541,20 +599,28 @@ def local_processes(config: TrainConfig) -> int:
     return n
 
 
-def _truncate_log(log_path: Path, step: int) -> None:
-    """Drop log rows written after the checkpoint being resumed (they will be written again)."""
+def _truncate_log(log_path: Path, step: int, fields: list[str]) -> None:
+    """Drop log rows written after the checkpoint being resumed (they will be written again).
+
+    ``fields``: the columns the resumed run writes; a log with other columns is refused.
+    """
     if not log_path.exists():
         return
     with open(log_path, newline="") as f:
-        rows = list(csv.DictReader(f))
+        reader = csv.DictReader(f)
+        rows = list(reader)
+        header = list(reader.fieldnames or [])
+    if header != fields:
+        raise ValueError(f"{log_path}: the log has the columns {', '.join(header)} but the resumed run writes "
+                         f"{', '.join(fields)}; resume with the held-out metrics the run was started with")
     with open(log_path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=LOG_FIELDS)
+        w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
         w.writerows(r for r in rows if int(r["step"]) <= step)
 
 
 def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = False, overwrite: bool = False,
-          pairs: list[Pair] | None = None, progress: bool = True) -> dict:
+          pairs: list[Pair] | None = None, progress: bool = True, holdout_metrics: dict | None = None) -> dict:
     """Train a mask generator.
 
     Parameters
@@ -577,6 +643,12 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
         Training pairs; default ``load_dataset(config.dataset, limit=config.limit)``.
     progress : bool
         Show a tqdm progress bar (rank 0 only).
+    holdout_metrics : dict of str to callable, optional
+        Scores of the held-out pairs' fused images at each evaluation (needs ``holdout``):
+        ``name -> fn(g1, g2, fused) -> float`` on grey images in [0, 1], the fused image
+        ``where(MF, g2, g1)``; the log gains a column ``holdout_<name>`` with the mean over
+        the held-out pairs (:func:`held_out_scores`). :mod:`smfuse.reproduce.study` passes
+        QAB/F this way.
 
     Returns
     -------
@@ -619,14 +691,18 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
     if pairs is None:
         pairs = load_dataset(config.dataset, limit=config.limit)
     _check_holdout(config, pairs)
+    holdout_metrics = dict(holdout_metrics or {})
+    if holdout_metrics and not config.holdout:
+        raise ValueError("holdout_metrics score the held-out pairs: set holdout > 0 (or pass no holdout_metrics)")
+    sup = config.supervision
     if config.holdout:
-        train_set, held = TrainingSet(pairs[:-config.holdout]), TrainingSet(pairs[-config.holdout:])
+        train_set, held = TrainingSet(pairs[:-config.holdout], sup), TrainingSet(pairs[-config.holdout:], sup)
     else:
-        train_set, held = TrainingSet(pairs), None
+        train_set, held = TrainingSet(pairs, sup), None
     created = _prepare_run_folder(out, resume=resume, overwrite=overwrite) if rank == 0 else False
     try:
         return _train_loop(config, out, state, train_set, held, device, rank, world, progress, tqdm,
-                           save_checkpoint)
+                           save_checkpoint, holdout_metrics)
     except BaseException:
         if created and not ckpt.exists():  # failed before its first checkpoint: leave nothing behind
             import shutil
@@ -669,7 +745,8 @@ def training_step(net: torch.nn.Module, opt: torch.optim.Optimizer, config: Trai
     return LossTerms(total, lmap, lgra)
 
 
-def _train_loop(config, out, state, train_set, held, device, rank, world, progress, tqdm, save_checkpoint):
+def _train_loop(config, out, state, train_set, held, device, rank, world, progress, tqdm, save_checkpoint,
+                holdout_metrics):
     if config.threads:
         torch.set_num_threads(config.threads)
     keep_freed_memory()  # a quarter of a CPU step was the kernel re-mapping freed activations
@@ -699,15 +776,16 @@ def _train_loop(config, out, state, train_set, held, device, rank, world, progre
         from torch.nn.parallel import DistributedDataParallel as DDP
 
         net = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
+    fields = LOG_FIELDS + [f"holdout_{k}" for k in holdout_metrics]
     if rank == 0:
-        (out / "config.json").write_text(json.dumps(cfg_dict, indent=2) + "\n")
         if state is None or not log_path.exists():
             with open(log_path, "w", newline="") as f:
-                csv.writer(f).writerow(LOG_FIELDS)
+                csv.writer(f).writerow(fields)
         else:
-            _truncate_log(log_path, start)
+            _truncate_log(log_path, start, fields)
+        (out / "config.json").write_text(json.dumps(cfg_dict, indent=2) + "\n")
     logf = open(log_path, "a", newline="") if rank == 0 else None
-    writer = csv.DictWriter(logf, fieldnames=LOG_FIELDS) if logf else None
+    writer = csv.DictWriter(logf, fieldnames=fields) if logf else None
 
     stop = config.stop_at or config.steps
     per_rank = config.batch_size // world
@@ -743,15 +821,19 @@ def _train_loop(config, out, state, train_set, held, device, rank, world, progre
                     bar.set_postfix(loss=f"{total.item():.4f}")
                 row = {"step": done, "loss": f"{total.item():.6g}", "map": f"{lmap.item():.6g}",
                        "gra": f"{lgra.item():.6g}", "patches_per_s": rate,
-                       "seconds": f"{elapsed0 + now - t0:.1f}", "agreement": "", "holdout_agreement": ""}
+                       "seconds": f"{elapsed0 + now - t0:.1f}", "agreement": "", "holdout_agreement": "",
+                       **{f"holdout_{k}": "" for k in holdout_metrics}}
                 if eval_now:
                     with _all_cores(wide_eval):
                         agree = mask_agreement(model, train_set)
-                        held_agree = mask_agreement(model, held) if held else None
+                        held_masks = _masks(model, held) if held else None
+                        held_agree = mask_agreement(model, held, held_masks) if held else None
+                        scores = held_out_scores(held, held_masks, holdout_metrics) if held else {}
                     if done == stop:
                         final_eval = (agree, held_agree)
                     row["agreement"] = f"{agree.mean():.5f}"
                     row["holdout_agreement"] = f"{held_agree.mean():.5f}" if held else ""
+                    row.update({f"holdout_{k}": f"{v:.6f}" for k, v in scores.items()})
                 writer.writerow(row)
                 logf.flush()
                 last_t, last_step = time.perf_counter(), done  # logging and evaluation are not throughput
