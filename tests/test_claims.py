@@ -227,3 +227,19 @@ def test_a_family_of_one_keeps_the_interval_verdict():
         for v in (decide(y, direction="greater"), decide(y, direction="less", margin=0.3),
                   decide_equivalence(y, tol=0.8)):
             assert holm([v])[0].verdict == v.verdict
+
+
+def test_a_verdict_survives_a_json_round_trip():
+    import json
+
+    fam = [decide([[1.0, 2.0, 3.0]], direction="greater"), decide([1.0, 2.0, 4.0], direction="less", clusters=["a", "a", "b"]),
+           exact_check(3, 3), not_measured("no data"), holm([decide([0.1, 0.2, 0.3], direction="greater")])[0]]
+    for v in fam:
+        back = Verdict.from_record(json.loads(json.dumps(v.to_record(), allow_nan=False)))
+        assert back.text() == v.text()
+        assert back.to_record() == v.to_record()
+    # a record whose non-finite numbers were written as null reads as NaN, and is still no test
+    rec = {**fam[0].to_record(), "low": None, "high": None, "p": None, "p_opposite": None}
+    assert not Verdict.from_record(rec).tested and not Verdict(**rec).tested
+    with pytest.raises(ValueError, match="needs 'verdict'"):
+        Verdict.from_record({"verdict": "maybe"})

@@ -46,7 +46,7 @@ def test_claims_written_at_once_and_reset_on_rerun(tmp_path):
     from smfuse.reproduce.claims import decide, not_measured
 
     rep = report.Report("00-test", tmp_path)
-    v = decide([0.1, 0.2, 0.3], direction="greater", rule="mean(x) > 0")
+    v = decide([0.19, 0.2, 0.21], direction="greater", rule="mean(x) > 0")
     rep.claim("first", verdict=v, ours=0.123456, authors=None, published="1.0 (paper)", file="t.csv")
     rows = json.loads((tmp_path / "claims.json").read_text())
     detail = rows[0].pop("detail")

@@ -187,6 +187,30 @@ class Verdict:
     holm_family: int = 0
     p_holm: float = float("nan")
 
+    def __post_init__(self) -> None:
+        # a verdict read back from JSON may carry None for a number that was NaN or infinite
+        for name in _FLOAT_FIELDS:
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, float("nan"))
+
+    def to_record(self) -> dict:
+        """The verdict as a JSON-safe dict: non-finite numbers as ``"nan"``, ``"inf"``, ``"-inf"``.
+
+        :meth:`from_record` reads it back to an equal verdict (infinite intervals included).
+        """
+        return {f: (_FINITE_TEXT.get(str(v), str(v)) if f in _FLOAT_FIELDS and not math.isfinite(v) else v)
+                for f, v in ((f, getattr(self, f)) for f in self.__dataclass_fields__)}
+
+    @classmethod
+    def from_record(cls, record: dict) -> Verdict:
+        """A verdict from :meth:`to_record` (unknown keys ignored; ``None`` for a number reads as NaN)."""
+        if not isinstance(record, dict) or record.get("verdict") not in VERDICTS:
+            raise ValueError(f"a verdict record needs 'verdict' set to one of {VERDICTS}; got {record!r:.80}")
+        kw = {k: v for k, v in record.items() if k in cls.__dataclass_fields__}
+        for k in _FLOAT_FIELDS & kw.keys():
+            kw[k] = float("nan") if kw[k] is None else float(kw[k])
+        return cls(**kw)
+
     @property
     def tested(self) -> bool:
         """Whether this verdict is a statistical test with p-values (what :func:`holm` adjusts)."""
@@ -228,6 +252,8 @@ class Verdict:
 
 
 _NOT = {">": "<=", "<": ">="}
+_FLOAT_FIELDS = frozenset({"estimate", "low", "high", "p", "p_opposite", "expected", "tol", "p_holm"})
+_FINITE_TEXT = {"nan": "nan", "inf": "inf", "-inf": "-inf"}
 
 
 def _num(x: float) -> str:
