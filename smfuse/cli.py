@@ -173,7 +173,7 @@ def cmd_evaluate(args) -> int:
     if args.folder:
         if not Path(args.folder).is_dir():
             raise CLIError(f"--folder {args.folder}: not a folder")
-        table = ev.evaluate_folder(args.dataset, args.folder, out_csv=out, progress=not args.quiet)
+        table = ev.evaluate_folder(args.dataset, args.folder, out_csv=out, progress=not args.quiet, limit=args.limit)
     else:
         table = ev.evaluate_method(args.dataset, args.method, limit=args.limit, out_csv=out,
                                    progress=not args.quiet)
@@ -379,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     dl.set_defaults(func=cmd_data)
     df = dsub.add_parser("fetch", help="download sets into the data folder ($SMFUSE_DATA, default data/)")
     df.add_argument("names", nargs="+", metavar="NAME", help="lytro, grayscale, nyud100_gt, authors, reference, "
-                                                             "mfifb, or all")
+                                                             "mfifb, peers, or all")
     df.add_argument("--quiet", action="store_true", help="no progress bar")
     df.set_defaults(func=cmd_data)
     w = sub.add_parser("site", help="render the committed notebooks and results into a static site")

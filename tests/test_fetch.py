@@ -49,6 +49,27 @@ def mirror(tmp_path, source, monkeypatch):
     server.server_close()
 
 
+@pytest.fixture
+def peers_mirror(tmp_path, monkeypatch):
+    """A mirror of the peers set (weights and IFCNN's outputs), its files linked from the data folder."""
+    root = data_root()
+    entries = fetch.set_files("peers")
+    if not all((root / e.file).is_file() for e in entries):
+        pytest.skip("the peers set is not in the data folder (run `smfuse data fetch peers` or set SMFUSE_DATA)")
+    top = tmp_path / "mirror"
+    for e in entries:
+        dst = top / _mirror_path(e)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.symlink_to((root / e.file).resolve())
+    handler = functools.partial(_QuietHandler, directory=str(top))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv(fetch.MIRROR_ENV, f"http://127.0.0.1:{server.server_address[1]}")
+    yield top
+    server.shutdown()
+    server.server_close()
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -127,3 +148,21 @@ def test_unknown_set_and_list(tmp_path, monkeypatch, capsys):
     assert main(["data", "list"]) == 0
     out = capsys.readouterr().out
     assert "lytro       partial     1/54" in out and "mfifb       missing     0/200" in out
+    assert "peers       missing     0/27" in out
+
+
+def test_the_peers_set_is_fetched_where_the_peer_methods_look(peers_mirror, tmp_path, monkeypatch, capsys):
+    from smfuse.evaluation.methods import get_method
+
+    entries = fetch.set_files("peers")
+    assert {e.file.split("/")[1] for e in entries} == {"mffgan", "u2fusion", "sesf", "ifcnn"}
+    assert all(e.how == "download" for e in entries)
+    dest = tmp_path / "d"
+    monkeypatch.setenv("SMFUSE_DATA", str(dest))
+    assert "run `smfuse data fetch peers`" in get_method("sesf").why_unavailable()
+    assert main(["data", "fetch", "peers", "--quiet"]) == 0
+    assert "peers: 27 files" in capsys.readouterr().out
+    assert all(_sha(dest / e.file) == e.sha256 for e in entries)
+    assert fetch.set_status("peers", dest)["state"] == "present"
+    for name in ("mffgan", "mffgan_mfiwhu", "u2fusion", "sesf", "ifcnn"):
+        assert get_method(name).why_unavailable() is None, name

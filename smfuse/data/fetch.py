@@ -24,6 +24,10 @@ Sets (:data:`SETS`):
     re-encodings made here, pixel-identical) and their published metric values.
 ``mfifb``
     The MFIFB benchmark's published Lytro results of 10 methods (Zhang 2020).
+``peers``
+    The released weights of the peer methods SMFuse is compared with (MFF-GAN's Lytro and
+    MFI-WHU models, U2Fusion, SESF-Fuse) and IFCNN's own lossless outputs on the 20 Lytro
+    pairs (:mod:`smfuse.evaluation.peers`).
 
 Environment:
 
@@ -59,7 +63,7 @@ DATA_ENV = "SMFUSE_DATA"
 MIRROR_ENV = "SMFUSE_DATA_MIRROR"
 GITHUB_RAW = "https://raw.githubusercontent.com"
 #: The fetchable sets, in the order ``all`` fetches them.
-SETS = ("lytro", "grayscale", "nyud100_gt", "authors", "reference", "mfifb")
+SETS = ("lytro", "grayscale", "nyud100_gt", "authors", "reference", "mfifb", "peers")
 
 
 class FetchError(ValueError):

@@ -42,6 +42,8 @@ from smfuse.evaluation.metrics import METRIC_KEYS, boundary_fscore, compute_all,
 __all__ = [
     "evaluate_folder",
     "evaluate_method",
+    "score_pair",
+    "fused_of",
     "score_published",
     "PUBLISHED_METHODS",
     "GT_KEYS",
@@ -73,6 +75,20 @@ def _score(pair: Pair, fused: np.ndarray, mask: np.ndarray | None = None,
     except ValueError as exc:
         raise ValueError(f"{pair.name}: {exc}") from None
     return row
+
+
+def score_pair(pair: Pair, fused: np.ndarray, mask: np.ndarray | None = None, *,
+               data_range: float | None = None) -> dict[str, float]:
+    """Every score of one fused image: the keys of :func:`smfuse.evaluation.metrics.compute_all`,
+    plus ``psnr``/``ssim_gt`` where ``pair`` has the all-in-focus truth and
+    ``mask_accuracy``/``boundary_fscore`` where it has the true focus map and ``mask`` is given.
+
+    Raises
+    ------
+    ValueError
+        Naming the pair, if the fused image does not match its sources.
+    """
+    return _score(pair, fused, mask, data_range)
 
 
 def _table(rows: dict[str, dict[str, float]], attrs: dict) -> pd.DataFrame:
@@ -196,6 +212,18 @@ def evaluate_folder(dataset_name: str, folder: str | os.PathLike, *, pattern: st
 
 # ----------------------------------------------------------------------------- methods
 
+def fused_of(result: Any, pair: Pair, data_range: float | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The fused image (and mask, or ``None``) from what a method or ``fuse_fn`` returned for ``pair``,
+    checked by the input contract (colour floats rounded to ``uint8``, as a saved result would be).
+
+    Raises
+    ------
+    ValueError
+        If it is not an image of the sources' shape and scale.
+    """
+    return _unpack(result, pair, data_range)
+
+
 def _unpack(result: Any, pair: Pair, data_range: float | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """A fused image (and mask, if given) from what a fuse function returned, checked by the input contract."""
     mask = None
@@ -260,6 +288,9 @@ def evaluate_method(dataset_name: str, fuse_fn: str | Callable[[np.ndarray, np.n
         why = method.why_unavailable()
         if why is not None:
             raise ValueError(f"method {fuse_fn!r} cannot run here: {why}")
+        if not method.covers(dataset_name):
+            raise ValueError(f"method {fuse_fn!r} has fused images only for {', '.join(method.datasets)}, not "
+                             f"{dataset_name}; evaluate it on {method.datasets[0]}")
         fuse_fn, name = method, method.name
     elif callable(fuse_fn):
         name = getattr(fuse_fn, "name", None) or getattr(fuse_fn, "__module__", None) or \
