@@ -360,18 +360,19 @@ def test_held_out_metrics_are_logged_at_each_evaluation_and_resume_keeps_them(tm
         seen.append(fused.shape)
         return float(fused.mean())
 
-    cfg = get_config("quick", **{**TINY, "eval_every": 4}).replace(holdout=1)
+    cfg = get_config("quick", **{**TINY, "eval_every": 4}).replace(holdout=2)
     res = train(cfg.replace(stop_at=4), tmp_path / "r", pairs=pairs, progress=False,
                 holdout_metrics={"brightness": brightness})
     rows = list(csv.DictReader(open(tmp_path / "r" / "log.csv")))
     assert list(rows[0]) == ["step", "loss", "map", "gra", "patches_per_s", "seconds", "agreement",
-                             "holdout_agreement", "holdout_brightness"]
-    held = TrainingSet(pairs[-1:])
-    m = _masks(res["model"], held)[0]
-    fused = np.where(m, held.g2[0].numpy(), held.g1[0].numpy())
-    assert float(rows[-1]["holdout_brightness"]) == pytest.approx(fused.mean(), abs=1e-6)
+                             "holdout_agreement", "holdout_brightness", "holdout_brightness_pairs"]
+    held = TrainingSet(pairs[-2:])
+    means = [float(np.where(m, g2.numpy(), g1.numpy()).mean())
+             for m, g1, g2 in zip(_masks(res["model"], held), held.g1, held.g2)]
+    assert [float(x) for x in rows[-1]["holdout_brightness_pairs"].split()] == pytest.approx(means, abs=1e-6)
+    assert float(rows[-1]["holdout_brightness"]) == pytest.approx(np.mean(means), abs=1e-6)
     assert [r["holdout_brightness"] != "" for r in rows] == [int(r["step"]) % 4 == 0 for r in rows]
-    assert seen and all(s == pairs[-1].a.shape[:2] for s in seen)
+    assert len(seen) == 2 and all(s == pairs[-1].a.shape[:2] for s in seen)  # one evaluation (step 4) x 2 pairs
     with pytest.raises(ValueError, match="resume with the held-out metrics the run was started with"):
         train(cfg, tmp_path / "r", pairs=pairs, resume=True, progress=False)
     train(cfg, tmp_path / "r", pairs=pairs, resume=True, progress=False, holdout_metrics={"brightness": brightness})

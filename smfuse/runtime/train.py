@@ -40,7 +40,7 @@ from smfuse.method.network import MaskGenerator, to_network_input
 from smfuse.runtime.precision import PRECISIONS, native_bf16, resolve_precision
 
 __all__ = ["TrainConfig", "CONFIGS", "SUPERVISIONS", "TrainingSet", "train", "training_step", "mask_agreement", "training_objective",
-           "training_label", "held_out_scores", "get_config", "parse_overrides", "check_run", "local_processes", "usable_cores"]
+           "training_label", "held_out_scores", "holdout_columns", "get_config", "parse_overrides", "check_run", "local_processes", "usable_cores"]
 
 
 @dataclass
@@ -378,8 +378,8 @@ def mask_agreement(model: MaskGenerator, data: TrainingSet, masks: list[np.ndarr
     return np.array([float((m == (mi.numpy() > 0.5)).mean()) for m, mi in zip(masks, data.mi)])
 
 
-def held_out_scores(data: TrainingSet, masks: list[np.ndarray], metrics: dict) -> dict[str, float]:
-    """The mean over pairs of each metric of the fused image ``where(MF, g2, g1)``.
+def held_out_scores(data: TrainingSet, masks: list[np.ndarray], metrics: dict) -> dict[str, np.ndarray]:
+    """Each metric of the fused image ``where(MF, g2, g1)`` of every pair.
 
     Parameters
     ----------
@@ -390,13 +390,20 @@ def held_out_scores(data: TrainingSet, masks: list[np.ndarray], metrics: dict) -
     metrics : dict of str to callable
         ``name -> fn(g1, g2, fused) -> float`` on grey float images in [0, 1] (e.g. QAB/F,
         which lives a floor above, in :mod:`smfuse.evaluation.metrics`: the caller passes it in).
+
+    Returns
+    -------
+    dict of str to (N,) float64 ndarray
+        One value per pair, in the pairs' order.
     """
-    out = {}
-    for name, fn in metrics.items():
-        vals = [float(fn(g1.numpy(), g2.numpy(), np.where(m, g2.numpy(), g1.numpy())))
-                for g1, g2, m in zip(data.g1, data.g2, masks)]
-        out[name] = float(np.mean(vals))
-    return out
+    return {name: np.array([float(fn(g1.numpy(), g2.numpy(), np.where(m, g2.numpy(), g1.numpy())))
+                            for g1, g2, m in zip(data.g1, data.g2, masks)]) for name, fn in metrics.items()}
+
+
+def holdout_columns(names) -> list[str]:
+    """The log columns of held-out metrics ``names``: ``holdout_<name>`` (the mean over the held-out
+    pairs) and ``holdout_<name>_pairs`` (each pair's value, space-separated, in the pairs' order)."""
+    return [col for k in names for col in (f"holdout_{k}", f"holdout_{k}_pairs")]
 
 
 @torch.inference_mode()
@@ -646,9 +653,10 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
     holdout_metrics : dict of str to callable, optional
         Scores of the held-out pairs' fused images at each evaluation (needs ``holdout``):
         ``name -> fn(g1, g2, fused) -> float`` on grey images in [0, 1], the fused image
-        ``where(MF, g2, g1)``; the log gains a column ``holdout_<name>`` with the mean over
-        the held-out pairs (:func:`held_out_scores`). :mod:`smfuse.reproduce.study` passes
-        QAB/F this way.
+        ``where(MF, g2, g1)``; the log gains the columns ``holdout_<name>``, the mean over
+        the held-out pairs, and ``holdout_<name>_pairs``, each pair's value
+        (:func:`held_out_scores`, :func:`holdout_columns`). :mod:`smfuse.reproduce.study`
+        passes QAB/F this way.
 
     Returns
     -------
@@ -776,7 +784,7 @@ def _train_loop(config, out, state, train_set, held, device, rank, world, progre
         from torch.nn.parallel import DistributedDataParallel as DDP
 
         net = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
-    fields = LOG_FIELDS + [f"holdout_{k}" for k in holdout_metrics]
+    fields = LOG_FIELDS + holdout_columns(holdout_metrics)
     if rank == 0:
         if state is None or not log_path.exists():
             with open(log_path, "w", newline="") as f:
@@ -822,7 +830,7 @@ def _train_loop(config, out, state, train_set, held, device, rank, world, progre
                 row = {"step": done, "loss": f"{total.item():.6g}", "map": f"{lmap.item():.6g}",
                        "gra": f"{lgra.item():.6g}", "patches_per_s": rate,
                        "seconds": f"{elapsed0 + now - t0:.1f}", "agreement": "", "holdout_agreement": "",
-                       **{f"holdout_{k}": "" for k in holdout_metrics}}
+                       **dict.fromkeys(holdout_columns(holdout_metrics), "")}
                 if eval_now:
                     with _all_cores(wide_eval):
                         agree = mask_agreement(model, train_set)
@@ -833,7 +841,9 @@ def _train_loop(config, out, state, train_set, held, device, rank, world, progre
                         final_eval = (agree, held_agree)
                     row["agreement"] = f"{agree.mean():.5f}"
                     row["holdout_agreement"] = f"{held_agree.mean():.5f}" if held else ""
-                    row.update({f"holdout_{k}": f"{v:.6f}" for k, v in scores.items()})
+                    for k, v in scores.items():
+                        row[f"holdout_{k}"] = f"{v.mean():.6f}"
+                        row[f"holdout_{k}_pairs"] = " ".join(f"{x:.6f}" for x in v)
                 writer.writerow(row)
                 logf.flush()
                 last_t, last_step = time.perf_counter(), done  # logging and evaluation are not throughput
