@@ -63,3 +63,32 @@ def test_total_loss_weights():
     assert t.total.item() == pytest.approx(t.gra.item() + 10 * t.map.item())
     with pytest.raises(ValueError, match="variant"):
         SMFuseLoss("other")
+
+
+def test_the_loss_object_is_what_training_steps_on():
+    """training_step's update is that of SMFuseLoss; in the code variant, of map_weight * Lmap alone, bit for bit."""
+    from smfuse.method.network import MaskGenerator
+    from smfuse.runtime.train import get_config, training_step
+
+    g = torch.Generator().manual_seed(0)
+    x1, x2 = torch.rand(2, 1, 24, 24, generator=g) * 2 - 1, torch.rand(2, 1, 24, 24, generator=g) * 2 - 1
+    mi = (torch.rand(2, 1, 24, 24, generator=g) > 0.5).float()
+    for variant in ("code", "paper"):
+        cfg = get_config("quick", variant=variant, precision="fp32")
+        nets = [MaskGenerator(generator=torch.Generator().manual_seed(1)) for _ in range(2)]
+        opts = [torch.optim.SGD(n.parameters(), lr=0.1) for n in nets]
+        terms = training_step(nets[0], opts[0], cfg, x1, x2, mi, terms=True)
+        # by hand: the objective the configuration names, through the loss object's own terms
+        mg = nets[1](x1, x2)
+        ref = map_loss(mg, mi, variant=variant) * cfg.map_weight
+        if variant == "paper":
+            ref = ref + cfg.gra_weight * gradient_loss(mg, x1, x2, variant=variant)
+        opts[1].zero_grad()
+        ref.backward()
+        opts[1].step()
+        for p, q in zip(nets[0].parameters(), nets[1].parameters()):
+            assert torch.equal(p, q), variant
+        whole = cfg.map_weight * terms.map + cfg.gra_weight * terms.gra
+        assert torch.allclose(terms.total, whole) and torch.isfinite(terms.gra)
+    skipped = SMFuseLoss("code")(mg.detach(), x1, x2, mi, with_gra=False)
+    assert torch.isnan(skipped.gra) and torch.equal(skipped.total, 10 * skipped.map)

@@ -105,19 +105,28 @@ def map_loss(mg: torch.Tensor, mi: torch.Tensor, *, variant: str = "code") -> to
 
 @dataclass
 class LossTerms:
+    """The loss of one batch: ``total`` (differentiable), ``map`` (Lmap) and ``gra`` (Lgra; NaN if not computed)."""
+
     total: torch.Tensor
     map: torch.Tensor
     gra: torch.Tensor
 
 
 class SMFuseLoss(nn.Module):
-    """``L = gra_weight * Lgra + map_weight * Lmap`` (1 and 10 in the released code).
+    """The training objective ``L = gra_weight * Lgra + map_weight * Lmap`` (1 and 10 in the released code).
+
+    The one loss object that training uses (:func:`smfuse.runtime.train.training_step`).
+    Where Lgra cannot train the weights (the ``code`` variant: MF is binary and ``sign`` has
+    zero gradient; or ``gra_weight = 0``), it is computed without a graph, so ``total`` has
+    the value of the whole objective and the gradient of ``map_weight * Lmap`` alone, bit
+    for bit; ``with_gra=False`` skips it there altogether (``gra`` is NaN, ``total`` is
+    ``map_weight * Lmap``), for the training steps that do not log it.
 
     Parameters
     ----------
     variant : {'code', 'paper'}
     map_weight, gra_weight : float
-        Weights of the two terms.
+        Weights of the two terms (>= 0).
     """
 
     def __init__(self, variant: str = "code", map_weight: float = 10.0, gra_weight: float = 1.0) -> None:
@@ -127,7 +136,21 @@ class SMFuseLoss(nn.Module):
             raise ValueError(f"loss weights must be >= 0, got map_weight={map_weight}, gra_weight={gra_weight}")
         self.variant, self.map_weight, self.gra_weight = variant, map_weight, gra_weight
 
-    def forward(self, mg: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, mi: torch.Tensor) -> LossTerms:
+    @property
+    def gra_trains(self) -> bool:
+        """Whether Lgra sends a gradient to the weights (the ``paper`` variant with ``gra_weight > 0``)."""
+        return self.variant == "paper" and self.gra_weight > 0
+
+    def forward(self, mg: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, mi: torch.Tensor, *,
+                with_gra: bool = True) -> LossTerms:
+        """The loss terms of MG (B, 1, H, W) in [0, 1] for sources x1, x2 in [-1, 1] and the initial mask MI."""
+        # Sec. III-C: L = Lgra + lambda Lmap, lambda = 10 on Lmap in the released code
         lmap = map_loss(mg, mi, variant=self.variant)
-        lgra = gradient_loss(mg, x1, x2, variant=self.variant)
+        if self.gra_trains:
+            lgra = gradient_loss(mg, x1, x2, variant=self.variant)
+        elif with_gra:
+            with torch.no_grad():
+                lgra = gradient_loss(mg.detach(), x1, x2, variant=self.variant)
+        else:
+            return LossTerms(self.map_weight * lmap, lmap, torch.full((), float("nan")))
         return LossTerms(self.gra_weight * lgra + self.map_weight * lmap, lmap, lgra)
