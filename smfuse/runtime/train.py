@@ -35,7 +35,7 @@ from smfuse.runtime.allocator import keep_freed_memory
 from smfuse.data.sets import Pair, load_dataset
 from smfuse.method.guided_block import initial_mask, subtraction_map
 from smfuse.io import to_gray
-from smfuse.method.losses import LossTerms, gradient_loss, map_loss
+from smfuse.method.losses import LossTerms, SMFuseLoss, gradient_loss, map_loss
 from smfuse.method.network import MaskGenerator, to_network_input
 from smfuse.runtime.precision import PRECISIONS, native_bf16, resolve_precision
 
@@ -161,6 +161,10 @@ class TrainConfig:
         if self.mi_weight is not None:
             return self.mi_weight
         return 2.0 if self.variant == "code" else 1.0
+
+    def loss(self) -> SMFuseLoss:
+        """The training objective of this configuration (its variant and the two weights)."""
+        return SMFuseLoss(self.variant, map_weight=self.map_weight, gra_weight=self.gra_weight)
 
     def replace(self, **kw) -> "TrainConfig":
         unknown = set(kw) - {f.name for f in dataclasses.fields(self)}
@@ -720,37 +724,27 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
 
 
 def training_step(net: torch.nn.Module, opt: torch.optim.Optimizer, config: TrainConfig, x1: torch.Tensor,
-                  x2: torch.Tensor, mi: torch.Tensor, *, terms: bool = False) -> LossTerms | None:
+                  x2: torch.Tensor, mi: torch.Tensor, *, terms: bool = False,
+                  loss: SMFuseLoss | None = None) -> LossTerms | None:
     """One optimiser step on ``L = gra_weight * Lgra + map_weight * Lmap``; the loss terms if ``terms``.
 
     The network runs under bfloat16 autocast when ``config.precision`` is ``'bf16'`` (or
     ``'auto'`` on a device that computes bfloat16 natively); the losses are computed in
-    float32. In the released code's variant no gradient reaches
-    the weights through Lgra (MF is binary and sign has zero gradient), so the update is
-    that of ``map_weight * Lmap`` alone, bit for bit: Lgra is then computed, without a
-    graph, only when the terms are asked for (the steps that log them).
+    float32 by ``loss`` (:class:`smfuse.method.losses.SMFuseLoss`, made from ``config`` if
+    not given). In the released code's variant no gradient reaches the weights through Lgra,
+    so the update is that of ``map_weight * Lmap`` alone, bit for bit, and Lgra is computed
+    only on the steps that ask for the terms (the steps that log them).
     """
+    if loss is None:
+        loss = config.loss()
     bf16 = resolve_precision(config.precision, x1.device) == "bf16"
     with torch.autocast(x1.device.type, dtype=torch.bfloat16, enabled=bf16):
         mg = net(x1, x2)
-    mg = mg.float()
-    lmap = map_loss(mg, mi, variant=config.variant)
-    gra_trains = config.variant == "paper" and config.gra_weight > 0
-    if gra_trains:
-        lgra = gradient_loss(mg, x1, x2, variant=config.variant)
-        total = config.gra_weight * lgra + config.map_weight * lmap
-    else:
-        total = config.map_weight * lmap
+    out = loss(mg.float(), x1, x2, mi, with_gra=terms)
     opt.zero_grad(set_to_none=True)
-    total.backward()
+    out.total.backward()
     opt.step()
-    if not terms:
-        return None
-    if not gra_trains:
-        with torch.no_grad():
-            lgra = gradient_loss(mg.detach(), x1, x2, variant=config.variant)
-        total = total.detach() + config.gra_weight * lgra
-    return LossTerms(total, lmap, lgra)
+    return LossTerms(out.total.detach(), out.map.detach(), out.gra) if terms else None
 
 
 def _train_loop(config, out, state, train_set, held, device, rank, world, progress, tqdm, save_checkpoint,
@@ -770,6 +764,7 @@ def _train_loop(config, out, state, train_set, held, device, rank, world, progre
                               arch=config.arch)
     model = model.to(device).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, 0.999), eps=1e-8)
+    loss = config.loss()
     cfg_dict = dataclasses.asdict(config)
     ckpt = out / "checkpoint.pt"
     log_path = out / "log.csv"
@@ -819,7 +814,7 @@ def _train_loop(config, out, state, train_set, held, device, rank, world, progre
             done = step + 1
             log_now = rank == 0 and (done % max(config.log_every, 1) == 0 or done == stop)
             eval_now = rank == 0 and config.eval_every and (done % config.eval_every == 0 or done == stop)
-            terms = training_step(net, opt, config, x1, x2, mi, terms=log_now or eval_now)
+            terms = training_step(net, opt, config, x1, x2, mi, terms=log_now or eval_now, loss=loss)
             if terms is not None:
                 now = time.perf_counter()
                 total, lmap, lgra = terms.total, terms.map, terms.gra
