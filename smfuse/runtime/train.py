@@ -47,6 +47,12 @@ __all__ = ["TrainConfig", "CONFIGS", "SUPERVISIONS", "TrainingSet", "train", "tr
 class TrainConfig:
     """Everything that decides a training run.
 
+    The loss defaults are the released code's (``variant="code"``, Lmap weight 10, Lgra 1);
+    the optimisation defaults are NOT the authors' schedule but our CPU schedule, the base of
+    the ``full`` configuration: Adam 1e-3, batches of 16 random 64x64 patches, MI-balanced
+    patch sampling for the ``code`` variant (``mi_weight``), float32. The authors' schedule
+    (Adam 1e-4, 32 patches of 84x84) is the ``authors`` configuration (:data:`CONFIGS`).
+
     Attributes
     ----------
     variant : {'code', 'paper'}
