@@ -1,3 +1,4 @@
+import json
 import math
 
 import numpy as np
@@ -179,8 +180,8 @@ def test_exact_checks_have_no_interval():
     assert exact_check(38338, 38339).text() == "refuted (fails: value 38338, expected 38339)"
     assert exact_check([0, 0, 0], 0).text() == "supported (holds exactly: largest |value - expected| 0 over 3 values)"
     assert exact_check([0.0, 2e-7], 0, tol=1e-6).verdict == "supported"
-    assert exact_check([0.0, 2e-6], 0, tol=1e-6).text() == ("refuted (fails tolerance 1e-06: largest |value - expected| "
-                                                            "2e-06 over 2 values)")
+    assert exact_check([0.0, 2e-6], 0, tol=1e-6).text() == (
+        "refuted (fails tolerance 1e-06: largest |value - expected| 2e-06 over 2 values)")
     assert exact_check(0.62, 0.5, direction="greater").text() == "supported (holds: value 0.62 > 0.5)"
     assert exact_check(0.4, 0.5, direction="greater").text() == "refuted (fails: value 0.4 <= 0.5)"
     assert exact_check([0.1, 0.7], 0.5, direction="less").text() == "refuted (fails: value 0.7 >= 0.5)"
@@ -230,9 +231,8 @@ def test_a_family_of_one_keeps_the_interval_verdict():
 
 
 def test_a_verdict_survives_a_json_round_trip():
-    import json
-
-    fam = [decide([[1.0, 2.0, 3.0]], direction="greater"), decide([1.0, 2.0, 4.0], direction="less", clusters=["a", "a", "b"]),
+    fam = [decide([[1.0, 2.0, 3.0]], direction="greater"),
+           decide([1.0, 2.0, 4.0], direction="less", clusters=["a", "a", "b"]),
            exact_check(3, 3), not_measured("no data"), holm([decide([0.1, 0.2, 0.3], direction="greater")])[0]]
     for v in fam:
         back = Verdict.from_record(json.loads(json.dumps(v.to_record(), allow_nan=False)))

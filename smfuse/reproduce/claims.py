@@ -29,7 +29,8 @@ is the plain mean.
   degrees of freedom. A 1-D array of effects, one per pair, is a fixed subject.
 * A *retrain* (a claim about what training produces, measured on S seeds trained
   independently) varies from seed to seed as well as from image to image, and a new seed is
-  as much a new sample as a new image. A 2-D array of effects, seeds x pairs, is a retrain.
+  as much a new sample as a new image. A 2-D array of effects, seeds x pairs, is a retrain,
+  even with a single row (then it is a retrain with one seed, see below).
   Its cluster means follow the two-way crossed random-effects model (Searle, Casella &
   McCulloch 1992, ch. 4)
 
@@ -38,16 +39,21 @@ is the plain mean.
   so the mean over S seeds and C clusters has variance
   ``sigma_a^2 / S + sigma_b^2 / C + sigma_e^2 / (S C)``. The seed and cluster mean squares of
   the two-way analysis of variance estimate it by ``MS_seed / (S C) + MS_cluster / (S C)``,
-  which counts ``sigma_e^2 / (S C)`` twice and so errs on the wide side. Each of the two
-  shares is an independent chi-square variable with its own degrees of freedom (S - 1 and
-  C - 1), and each is multiplied by the squared t quantile of its own degrees of freedom
-  before they are added: the half-width is
-  ``sqrt(t_{S-1}^2 MS_seed / (S C) + t_{C-1}^2 MS_cluster / (S C))``. This interval, due to
-  Banerjee (1961), never covers less than its stated level, whatever the mix of seed and
-  image variation; when one source dominates it becomes the ordinary t interval of that
-  source. We chose it over the better-known single t quantile with Satterthwaite's (1946)
-  estimated degrees of freedom, which covers only about 90 % with two seeds when seed and
-  image variation are of similar size (``tests/test_claims_coverage.py`` measures both).
+  which counts ``sigma_e^2 / (S C)`` twice and so errs on the wide side. (``MS_seed / (S C)``
+  is the sample variance of the S seed means divided by S; ``MS_cluster / (S C)`` that of
+  the C cluster means divided by C.) The two shares are independent, each a scaled
+  chi-square with its own degrees of freedom (S - 1 and C - 1), and each is multiplied by
+  the squared t quantile of its own degrees of freedom before they are added: the
+  half-width is ``sqrt(t_{S-1}^2 MS_seed / (S C) + t_{C-1}^2 MS_cluster / (S C))``.
+  Banerjee (1961) showed that such an interval covers at least its stated level whatever
+  the ratio of the two variances; when one source dominates it becomes the ordinary t
+  interval of that source. We chose it over the better-known single t quantile with
+  Satterthwaite's (1946) estimated degrees of freedom, which covers only about 90 % with
+  two seeds when seed and image variation are of similar size. The price is width where the
+  seed-by-image residual dominates (it is counted twice). ``tests/test_claims_coverage.py``
+  simulates every design the claims use (1, 2, 3, 5 seeds or a fixed subject; 1 to 40 pairs
+  in clusters of 1 to 4; seed-, image- and residual-dominated variation) and requires at
+  least 93 % coverage at each, with pairs of unequal cluster sizes included.
   ``seeds_random=False`` treats the rows of a 2-D array as fixed (the interval is then
   over clusters only); ``pairs_random=False`` treats the columns as fixed, for a number per
   seed with no image population behind it (the interval is then over seeds only).
@@ -65,8 +71,9 @@ for bit, a largest absolute difference) are not estimates and get no interval:
 **The family.** The paper's claims are tested as one family, at family-wise error 5 % by
 Holm's step-down procedure (Holm 1979). Each statistical verdict carries a one-sided p-value
 for its claimed direction against its boundary and one for the opposite direction, from the
-same reference distribution as its interval (Student's t where one source of variation
-counts). :func:`holm` re-decides the family: a claim is supported only if its claimed-direction
+same reference distribution as its interval: Student's t where one source of variation
+counts; with two, the tail at which the interval's edge just touches the boundary.
+:func:`holm` re-decides the family: a claim is supported only if its claimed-direction
 p-value survives Holm's adjustment, refuted only if its opposite-direction p-value does, and
 inconclusive otherwise. One-sided p-values are compared with half the family-wise level, so a
 family of one gives exactly the verdict of the 95 % interval. Exact checks, claims not
