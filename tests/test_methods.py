@@ -16,8 +16,9 @@ def test_names_are_unique_and_none_is_mi():
     names = R.method_names()
     assert names == ("average", "dwt", "laplacian", "gff", "initial_mask",
                      "smfuse_authors", "smfuse_code", "smfuse_paper",
-                     "mffgan", "mffgan_mfiwhu", "u2fusion", "sesf", "ifcnn")
-    assert R.method_names("baseline") + R.method_names("smfuse") + R.method_names("peer") == names
+                     "mffgan", "mffgan_mfiwhu", "u2fusion", "sesf", "ifcnn", "reblur")
+    assert (R.method_names("baseline") + R.method_names("smfuse") + R.method_names("peer")
+            + R.method_names("probe")) == names
     assert R.method_names("user") == ()
     assert not any(n == "mi" or n.startswith("mi_") or n.endswith("_mi") for n in names)
     for n in names:

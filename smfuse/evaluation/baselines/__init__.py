@@ -14,6 +14,9 @@ module                 method
 ``laplacian_pyramid``  Burt-Adelson Laplacian pyramid, max-abs details
 ``gff``                guided filtering fusion, Li, Kang, Hu 2013
 ``initial_mask``       SMFuse's initial mask (the guided block's output) as the decision
+``reblur``             a probe, not a baseline: the source that is not a Gaussian blur of
+                       the other (it assumes the truth sets' blur model; registered in
+                       the family ``probe``)
 =====================  ================================================================
 
 The registry of every method by name, SMFuse included, is :mod:`smfuse.evaluation.methods`.
@@ -21,6 +24,6 @@ The registry of every method by name, SMFuse included, is :mod:`smfuse.evaluatio
 
 from __future__ import annotations
 
-from smfuse.evaluation.baselines import average, dwt, gff, initial_mask, laplacian_pyramid
+from smfuse.evaluation.baselines import average, dwt, gff, initial_mask, laplacian_pyramid, reblur
 
-__all__ = ["average", "dwt", "gff", "initial_mask", "laplacian_pyramid"]
+__all__ = ["average", "dwt", "gff", "initial_mask", "laplacian_pyramid", "reblur"]
