@@ -249,8 +249,7 @@ class Report:
         c = Claim(claim=claim, ours=fmt(ours, digits), authors=fmt(authors, digits),
                   published=fmt(published, digits), file=file, notebook=self.name,
                   verdict=verdict.text(), rule=verdict.rule, id=id, subject=subject, section=section,
-                  detail={k: (None if isinstance(v, float) and not np.isfinite(v) else v)
-                          for k, v in asdict(verdict).items()})
+                  detail=verdict.to_record())
         self.claims.append(c)
         self._write()
         return c

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import fields
 from pathlib import Path
 
 from smfuse.reproduce import register
@@ -56,11 +55,7 @@ def _md(text) -> str:
 
 def _verdict(row: dict) -> Verdict | None:
     d = row.get("detail") or {}
-    if "verdict" not in d:
-        return None
-    names = {f.name for f in fields(Verdict)}
-    return Verdict(**{k: (math.nan if v is None and k in ("estimate", "low", "high") else v)
-                      for k, v in d.items() if k in names})
+    return Verdict.from_record(d) if "verdict" in d else None
 
 
 def _family(rows: list[dict]) -> dict[int, Verdict]:
@@ -96,9 +91,16 @@ def _cell(vs: list[Verdict]) -> str:
 
 
 def _effect(v: Verdict) -> str:
-    if v.verdict == "not measured" or not math.isfinite(v.estimate):
+    """``+0.0012 [+0.0004, +0.0020]; 20 pairs (8 images) x 3 seeds``, or the exact check's values."""
+    if v.verdict == "not measured":
         return "n/a"
-    return v.text().split(" (", 1)[1].rstrip(")") if " (" in v.text() else v.text()
+    if v.exact:
+        return f"exact check: {v.estimate:g} against {v.expected:g}"
+    n = f"{v.n_pairs} pairs" + (f" ({v.n_clusters} images)" if 0 < v.n_clusters < v.n_pairs else "")
+    n += f" x {v.n_seeds} seeds" if v.n_seeds > 1 else ""
+    if not (math.isfinite(v.low) and math.isfinite(v.high)):
+        return f"{v.estimate:+.4f}, interval unbounded ({v.reason}); {n}"
+    return f"{v.estimate:+.4f} [{v.low:+.4f}, {v.high:+.4f}]; {n}"
 
 
 def _claim_rows(out: Path, names: list[str]) -> list[dict]:
@@ -136,7 +138,8 @@ def _paper_table(rows: list[dict], fam: dict[int, Verdict]) -> tuple[list[str], 
                     evidence = f"[{r0['notebook'][:2]}]({r0['notebook']}/{r0.get('file') or r0['notebook'] + '.ipynb'})"
         main = cells["authors"] if "authors" in c.subjects else cells["method"] if "method" in c.subjects else "—"
         retrain = cells["retrain"]
-        words[c.id] = next((w for w in WORDS if w in (main if main != "—" else retrain)), "not measured")
+        lead = main if main != "—" else retrain
+        words[c.id] = next((w for w in sorted(WORDS, key=len, reverse=True) if w in lead), "not measured")
         caveat = " *" if c.caveat else ""
         lines.append(f"| {c.id} | {_md(c.claim)} ({_md(c.where)}){caveat} | {_md(main)} | {_md(retrain)} | "
                      f"{_md(effect)} | {evidence or _md(c.notebook)} |")
