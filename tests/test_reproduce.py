@@ -1,6 +1,7 @@
 """Tests of smfuse.reproduce.run on tiny temporary notebooks (each starts a kernel: a few seconds)."""
 
 import json
+import re
 
 import nbformat
 import pytest
@@ -108,11 +109,17 @@ def test_main_reports_errors_in_one_line(capsys):
     assert "matches no notebook" in capsys.readouterr().err
 
 
-def test_default_out_never_the_committed_results_except_full():
-    assert reproduce.default_out("full") == reproduce.REPO_ROOT / "results"
-    assert reproduce.default_out("quick") == reproduce.REPO_ROOT / "runs" / "results-quick"
-    assert reproduce.default_out("full", {"dataset": "/x/my pairs"}) == \
-        reproduce.REPO_ROOT / "runs" / "results-full-dataset=my_pairs"
+def test_default_out_never_the_committed_results(tmp_path, monkeypatch):
+    full = reproduce.default_out("full")
+    assert full.parent == reproduce.REPO_ROOT / "runs" and re.fullmatch(r"full-\d{8}-\d{6}", full.name)
+    monkeypatch.setattr(reproduce, "RUNS_DIR", tmp_path)
+    monkeypatch.setattr(reproduce.time, "strftime", lambda fmt: "20260101-120000")
+    first = reproduce.default_out("full")
+    first.mkdir()
+    # a second run started in the same second gets its own folder
+    assert reproduce.default_out("full") == tmp_path / "full-20260101-120000-2"
+    assert reproduce.default_out("quick") == tmp_path / "results-quick"
+    assert reproduce.default_out("full", {"dataset": "/x/my pairs"}) == tmp_path / "results-full-dataset=my_pairs"
 
 
 def test_parse_assignments(tmp_path, monkeypatch):

@@ -1,27 +1,47 @@
-"""Reproduce every result: run the notebooks in order with papermill.
+"""Reproduce every result: run the notebooks in order with papermill, then verify the run.
 
 ::
 
     python -m smfuse.reproduce [--profile quick|full] [--out DIR] [--only 01 05 ...] [-p KEY=VALUE ...]
+    python -m smfuse.reproduce --profile full --refresh-results   # a complete run, then it replaces results/
     python -m smfuse.reproduce --only 07 --grid dataset=synthetic,FOLDER   # one run per value, one claims table
     python -m smfuse.reproduce --refresh-notebooks   # re-execute the committed notebooks in place (quick)
 
-Where runs write: only the full profile with the notebooks' default parameters writes the
-committed ``results/``; the quick profile writes ``runs/results-quick/``, a run with
-parameters ``runs/results-PROFILE-KEY=VALUE.../`` and a grid ``runs/grid/`` (all
-git-ignored), unless ``--out`` says otherwise. Each run names its folder in its last line.
-The committed notebooks in ``notebooks/`` are never rewritten, except by the explicit
-``--refresh-notebooks``. The full profile first fetches the real data it needs
+Where runs write: every run writes a fresh folder under the git-ignored ``runs/``: the full
+profile ``runs/full-YYYYmmdd-HHMMSS/``, the quick profile ``runs/results-quick/``, a run with
+parameters ``runs/results-PROFILE-KEY=VALUE.../`` and a grid ``runs/grid/``, unless ``--out``
+says otherwise (never inside ``results/`` or ``notebooks/``: refused). Each run names its
+folder in its last lines. The committed ``results/`` are rewritten only by the explicit
+``--refresh-results``, and only from a complete run (every notebook ran, no claim *not
+measured*); otherwise the refresh is refused, in one line, before anything in ``results/``
+is touched, and the refresh itself copies the run beside ``results/`` and then swaps the two
+folders. The committed notebooks in ``notebooks/`` are never rewritten, except by the
+explicit ``--refresh-notebooks``. The full profile first fetches the real data it needs
 (:mod:`smfuse.data.fetch`); offline, it says what is missing and runs on what is there.
+
+Verification: a full-profile run with the notebooks' default parameters ends by comparing
+itself with the committed ``results/`` (:mod:`smfuse.reproduce.verify`): every claim's
+verdict, estimate and interval and every number of the notebooks' CSV tables, each within
+the tolerance stated for it. The report is ``RUN/REPRODUCTION.md``, with
+``reproduction.csv`` and ``reproduction.json`` beside it; claims this run could not check
+are named, with the one command that fetches the missing data.
+
+Exit status::
+
+    0  every selected notebook ran (and, full profile, everything reproduced)
+    1  a notebook failed, or something differs from the committed results
+    2  a usage error (a bad option, --out inside results/, a refused --refresh-results
+       that could be refused before running)
+    3  incomplete: nothing differs, but some claims could not be checked (data missing);
+       also a --refresh-results refused after an incomplete run
 
 Each notebook ``notebooks/NN-name.ipynb`` runs with the parameters ``profile`` and
 ``out_dir`` (and any of its other parameters given with ``-p``: ``dataset``, ``weights``,
 ``methods``, ``seed``) into ``OUT/NN-name/``, which receives the executed notebook, its PNG figures,
 CSV tables and ``claims.json``. The run stops at the first failing notebook, naming it and
 the failing cell's error; the failed notebook is kept as ``NN-name.FAILED.ipynb`` so that
-it cannot pass for a finished result. ``OUT/SUMMARY.md`` then lists every claim of the
-paper with our measurement, the measurement with the authors' weights, the published
-number and the file holding the evidence, and the wall time of each notebook. ``--only``
+it cannot pass for a finished result. ``OUT/SUMMARY.md`` then reports the claims
+(:mod:`smfuse.reproduce.summary`) and the wall time of each notebook. ``--only``
 into a folder that holds a whole earlier run of the same profile reruns the named
 notebooks and keeps the others' results, so that the summary stays whole and says which
 notebooks ran now.
@@ -29,8 +49,10 @@ notebooks ran now.
 Profiles: ``quick`` (minutes on a laptop CPU: subsets of the data, tiny training runs) and
 ``full`` (the shipped weights, every pair, every baseline; about 20 minutes on 2 cores).
 
-The executed notebooks are made diff-friendly: papermill's and nbclient's timestamps and
-the absolute input/output paths are removed from their metadata.
+The kernels talk to the runner over private IPC sockets, not TCP (so the kernel has no
+reason to warn about unencrypted TCP on every notebook). The executed notebooks are made
+diff-friendly: papermill's and nbclient's timestamps and the absolute input/output paths
+are removed from their metadata.
 """
 
 from __future__ import annotations
@@ -43,6 +65,7 @@ import shutil
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,10 +73,12 @@ from smfuse.reproduce.course import CHECK, EXERCISE, SOLUTION
 from smfuse.reproduce.report import REPO_ROOT, RESULTS_ENV, load_claims
 
 __all__ = ["run", "run_grid", "main", "list_notebooks", "select_notebooks", "run_notebook", "refresh_notebooks",
-           "strip_metadata", "notebook_parameters", "parse_assignments", "default_out", "NotebookFailed",
-           "PROFILES", "NOTEBOOKS_DIR", "KERNEL"]
+           "refresh_results", "strip_metadata", "notebook_parameters", "parse_assignments", "default_out",
+           "NotebookFailed", "RefreshRefused", "add_arguments", "PROFILES", "NOTEBOOKS_DIR", "RESULTS_DIR",
+           "RUNS_DIR", "KERNEL"]
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+RESULTS_DIR = REPO_ROOT / "results"  # committed: rewritten only by --refresh-results
 RUNS_DIR = REPO_ROOT / "runs"  # git-ignored
 PROFILES = ("quick", "full")
 KERNEL = "python3"
@@ -183,6 +208,36 @@ class _Env:
         os.environ.update(self.saved)
 
 
+@contextmanager
+def _kernel_config():
+    """The kernel manager's settings for one notebook: IPC sockets in a private temporary folder.
+
+    Over TCP, ipykernel (7.x) logs at every kernel start, on the runner's stderr, that it
+    "is running over TCP without encryption". Unix-domain (IPC) sockets in a folder that
+    only this user can enter (``tempfile.mkdtemp``: mode 0700) carry the same messages with
+    nothing listening on the network, so there is nothing to warn about; the folder is
+    removed afterwards. Windows keeps TCP (no IPC transport there).
+
+    Yields
+    ------
+    traitlets.config.Config
+        For nbclient's ``config`` (papermill passes it on).
+    """
+    from traitlets.config import Config
+
+    cfg = Config()
+    if os.name == "nt":  # pragma: no cover
+        yield cfg
+        return
+    folder = tempfile.mkdtemp(prefix="smfuse-kernel-")
+    try:
+        cfg.KernelManager.transport = "ipc"
+        cfg.KernelManager.ip = os.path.join(folder, "kernel")  # the sockets are kernel-1 ... kernel-5 there
+        yield cfg
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, profile: str = "quick", *,
                  kernel: str = KERNEL, parameters: dict | None = None) -> float:
     """Execute one notebook with papermill into ``out_dir``; return the wall time in seconds.
@@ -208,10 +263,11 @@ def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, profile: s
     out_param = os.path.relpath(out_dir, path.parent)
     t0 = time.perf_counter()
     try:
-        with _Env(_environment()):
+        with _Env(_environment()), _kernel_config() as config:
             pm.execute_notebook(str(path), str(output),
                                 parameters={**(parameters or {}), "profile": profile, "out_dir": out_param},
-                                kernel_name=kernel, cwd=str(path.parent), progress_bar=False, log_output=False)
+                                kernel_name=kernel, cwd=str(path.parent), progress_bar=False, log_output=False,
+                                config=config)
     except Exception as exc:  # noqa: BLE001 — every failure stops the run with the notebook's name
         seconds = time.perf_counter() - t0
         if isinstance(exc, pm.PapermillExecutionError):
@@ -260,10 +316,10 @@ def refresh_notebooks(only=None, *, notebooks: str | os.PathLike | None = None, 
         for path in paths:
             nb = nbformat.read(path, as_version=4)
             t0 = time.perf_counter()
-            client = NotebookClient(nb, kernel_name=kernel, resources={"metadata": {"path": str(path.parent)}},
-                                    record_timing=False, timeout=None)
             try:
-                client.execute()
+                with _kernel_config() as config:
+                    NotebookClient(nb, kernel_name=kernel, resources={"metadata": {"path": str(path.parent)}},
+                                   record_timing=False, timeout=None, config=config).execute()
             except Exception as exc:  # noqa: BLE001
                 log(f"{path.stem}: FAILED ({type(exc).__name__}: {_one_line(getattr(exc, 'evalue', exc))}); "
                     "left unchanged")
@@ -340,15 +396,16 @@ def write_summary(out: Path, records: list[_Record], profile: str, *, partial: b
 
 def run(profile: str = "quick", out: str | os.PathLike | None = None, only=None, *,
         notebooks: str | os.PathLike | None = None, kernel: str = KERNEL, log=print,
-        parameters: dict | None = None, fetch: bool = False) -> int:
-    """Run the notebooks in order into ``out`` and write ``out/SUMMARY.md``.
+        parameters: dict | None = None, fetch: bool = False, against: str | os.PathLike | None = None) -> int:
+    """Run the notebooks in order into ``out``, write ``out/SUMMARY.md``, and verify the run.
 
     Parameters
     ----------
     profile : {'quick', 'full'}
     out : path, optional
         Results folder (relative paths are taken from the working directory); default
-        :func:`default_out` (``results/`` only for the full profile without parameters).
+        :func:`default_out` (a fresh folder under ``runs/``). Never inside the committed
+        ``results/`` or ``notebooks/``.
     only : None, str or iterable of str
         Notebooks to run (see :func:`select_notebooks`); default all.
     parameters : dict, optional
@@ -358,6 +415,9 @@ def run(profile: str = "quick", out: str | os.PathLike | None = None, only=None,
     fetch : bool
         First fetch every real data set (:func:`smfuse.data.fetch.fetch`); if that fails
         (offline), say what is missing and run on what is there.
+    against : path, optional
+        Committed results to verify the run against (:func:`smfuse.reproduce.verify.verify`:
+        ``out/REPRODUCTION.md``); ``None``: no verification.
     notebooks : path, optional
         The notebook folder (default ``notebooks/`` of the checkout).
     kernel : str
@@ -368,8 +428,30 @@ def run(profile: str = "quick", out: str | os.PathLike | None = None, only=None,
     Returns
     -------
     int
-        0 when every selected notebook ran, 1 when one failed (the run stops there).
+        0 when every selected notebook ran (and, with ``against``, everything reproduced);
+        1 when one failed (the run stops there) or, with ``against``, something differs;
+        3 when, with ``against``, nothing differs but some claims could not be checked.
+
+    Raises
+    ------
+    ValueError
+        A bad profile, notebook name or parameter, or ``out`` inside ``results/`` or
+        ``notebooks/`` (before anything runs).
     """
+    return _run(profile, out, only, notebooks=notebooks, kernel=kernel, log=log, parameters=parameters,
+                fetch=fetch, against=against).status
+
+
+@dataclass
+class _Outcome:
+    status: int
+    out: Path
+    records: list[_Record]
+
+
+def _run(profile: str = "quick", out: str | os.PathLike | None = None, only=None, *,
+         notebooks: str | os.PathLike | None = None, kernel: str = KERNEL, log=print,
+         parameters: dict | None = None, fetch: bool = False, against: str | os.PathLike | None = None) -> _Outcome:
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
     paths = select_notebooks(list_notebooks(notebooks), only)
@@ -378,6 +460,7 @@ def run(profile: str = "quick", out: str | os.PathLike | None = None, only=None,
     parameters = dict(parameters or {})
     per_notebook = _route_parameters(paths, parameters)
     out = Path(out) if out is not None else default_out(profile, parameters)
+    _refuse_protected(out)
     if fetch:
         _fetch_all(log)
     out.mkdir(parents=True, exist_ok=True)
@@ -407,7 +490,34 @@ def run(profile: str = "quick", out: str | os.PathLike | None = None, only=None,
     log(f"{'FAILED' if status else 'done'}: {sum(r.status == 'ok' for r in records)}/{len(records)} notebooks in "
         f"{time.perf_counter() - t_all:.1f} s; summary: {_shown(summary)}")
     log(f"results written to {_shown(out)}")
-    return status
+    if against is not None:
+        from smfuse.reproduce.verify import verify
+
+        failed = {r.name: (f"failed: {r.error}" if r.status == "FAILED" else "did not run: an earlier notebook failed")
+                  for r in records if r.status != "ok"}
+        v = verify(out, against, notebooks=[r.name for r in records], failed=failed, profile=profile)
+        log(v.line())
+        if v.fetch:
+            log(f"missing data: fetch it with `{v.fetch}`, then run again")
+        log(f"reproduction report: {_shown(v.report)}")
+        status = status or v.status
+    return _Outcome(status, out, records)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        Path(path).resolve().relative_to(Path(folder).resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _refuse_protected(out: Path) -> None:
+    """A run never writes into the committed results or notebooks."""
+    for folder, what in ((RESULTS_DIR, "the committed results/"), (NOTEBOOKS_DIR, "the committed notebooks/")):
+        if _inside(out, folder):
+            raise ValueError(f"--out {_shown(out)} lies inside {what}; a run writes a fresh folder under runs/ (the "
+                             "default), and only --refresh-results replaces results/, from a complete full run")
 
 
 def _earlier_records(out: Path, profile: str, everything: list[str], records: list[_Record]) -> list[_Record]:
@@ -448,15 +558,23 @@ def _shown(path: Path) -> str:
 
 
 def default_out(profile: str, parameters: dict | None = None) -> Path:
-    """Where a run writes by default.
+    """Where a run writes by default: a git-ignored folder under ``runs/``, never ``results/``.
 
-    ``results/`` (committed) for the full profile with the notebooks' own defaults; else a
-    git-ignored folder under ``runs/``: ``results-quick``, or ``results-PROFILE-KEY=VALUE...``
-    when parameters are given.
+    ``runs/full-YYYYmmdd-HHMMSS`` (a fresh folder per run: ``-2``, ``-3`` ... when two start
+    within a second) for the full profile with the notebooks' own defaults,
+    ``runs/results-quick`` for the quick one, ``runs/results-PROFILE-KEY=VALUE...`` when
+    parameters are given.
     """
-    if not parameters:
-        return REPO_ROOT / "results" if profile == "full" else RUNS_DIR / "results-quick"
-    return RUNS_DIR / f"results-{profile}-{_slug(parameters)}"
+    if parameters:
+        return RUNS_DIR / f"results-{profile}-{_slug(parameters)}"
+    if profile != "full":
+        return RUNS_DIR / "results-quick"
+    base = RUNS_DIR / f"full-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, k = base, 1
+    while path.exists():
+        k += 1
+        path = base.with_name(f"{base.name}-{k}")
+    return path
 
 
 def _slug(parameters: dict) -> str:
@@ -601,32 +719,153 @@ def run_grid(grid: dict, profile: str = "quick", out: str | os.PathLike | None =
     return status
 
 
+class RefreshRefused(ValueError):
+    """``--refresh-results`` from a run that is not complete (one line: why, and what to do)."""
+
+
+_REPORT_FILES = ("REPRODUCTION.md", "reproduction.csv", "reproduction.json")
+
+
+def _incomplete(run_dir: Path, notebooks: str | os.PathLike | None = None) -> str:
+    """Why ``run_dir`` is not a complete full run (``''`` if it is): a notebook missing or failed, a claim
+    not measured."""
+    names = [p.stem for p in list_notebooks(notebooks)]
+    missing = [n for n in names
+               if not (run_dir / n / "claims.json").is_file() or not (run_dir / n / f"{n}.ipynb").is_file()]
+    if missing:
+        return (f"notebooks {', '.join(missing)} have no finished results in {_shown(run_dir)} (failed or not run); "
+                "a refresh needs every notebook")
+    unmeasured = [(n, c) for n in names for c in load_claims(run_dir / n)
+                  if (c.get("verdict") or "not measured").lower().startswith("not measured")]
+    if unmeasured:
+        n, c = unmeasured[0]
+        return (f"{len(unmeasured)} claims were not measured in this run (e.g. {n[:2]}: {c.get('claim', '')[:60]!r}); "
+                "fetch the missing data (see the reproduction report) and run again")
+    return ""
+
+
+def refresh_results(run_dir: str | os.PathLike, results: str | os.PathLike | None = None, *,
+                    notebooks: str | os.PathLike | None = None, log=print) -> Path:
+    """Replace the committed results with a complete run's: written beside, then swapped in.
+
+    The run's notebook folders, ``SUMMARY.md`` and ``timings.csv`` replace those of
+    ``results``; what the reproduction does not write (``study/``, ``benchmarks.csv`` ...)
+    stays; the run's reproduction report (it compares the run with the results it replaces)
+    does not go in. The new folder is assembled as ``.results.refresh`` beside ``results``,
+    then the two are swapped by renaming, so ``results`` is never half-written.
+
+    Parameters
+    ----------
+    run_dir : path
+        A complete full-profile run (every notebook of ``notebooks`` finished, no claim
+        *not measured*).
+    results : path, optional
+        Default ``results/`` of the checkout.
+
+    Returns
+    -------
+    Path
+        ``results``.
+
+    Raises
+    ------
+    RefreshRefused
+        The run is not complete; nothing in ``results`` was touched.
+    """
+    run_dir = Path(run_dir)
+    results = Path(results) if results is not None else RESULTS_DIR
+    problem = _incomplete(run_dir, notebooks)
+    if problem:
+        raise RefreshRefused(f"--refresh-results refused, results/ left as committed: {problem}")
+    stage = results.with_name(f".{results.name}.refresh")
+    old = results.with_name(f".{results.name}.old")
+    for leftover in (stage, old):
+        shutil.rmtree(leftover, ignore_errors=True)
+    try:
+        if results.is_dir():
+            shutil.copytree(results, stage, symlinks=True)
+        else:
+            stage.mkdir(parents=True)
+        names = {p.stem for p in list_notebooks(notebooks)}
+        for stale in stage.glob("[0-9][0-9]-*"):  # a notebook's results whose notebook is gone
+            if stale.is_dir() and stale.name not in names:
+                shutil.rmtree(stale)
+        for item in run_dir.iterdir():
+            if item.name in _REPORT_FILES or item.name.startswith("."):
+                continue
+            target = stage / item.name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+            (shutil.copytree if item.is_dir() else shutil.copy2)(item, target)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    if results.exists():
+        results.rename(old)
+    stage.rename(results)
+    shutil.rmtree(old, ignore_errors=True)
+    log(f"results/ refreshed from {_shown(run_dir)}")
+    return results
+
+
 def run_from_options(*, profile: str, out, only, param: list[str] | None, grid: list[str] | None,
-                     no_fetch: bool) -> int:
+                     no_fetch: bool, refresh: bool = False) -> int:
     """One run, or a grid of runs, from command-line options (``-p KEY=VALUE``, ``--grid KEY=V1,V2``).
 
-    The full profile fetches the real data first unless ``no_fetch``. Shared by
+    The full profile fetches the real data first unless ``no_fetch``; with the notebooks'
+    default parameters it is verified against the committed ``results/``. With
+    ``refresh`` (``--refresh-results``) a complete full run then replaces ``results/`` (:func:`refresh_results`;
+    0 once done), and an incomplete one is refused in one line (its status, 1 or 3). Shared by
     ``python -m smfuse.reproduce`` and ``smfuse reproduce``.
     """
+    from smfuse.reproduce.verify import INCOMPLETE
+
     params = parse_assignments(param or [], "-p")
+    if refresh:
+        if profile != "full":
+            raise ValueError("--refresh-results needs --profile full: results/ holds the full profile's run")
+        if params or grid:
+            raise ValueError("--refresh-results takes no -p or --grid: results/ holds the notebooks' own defaults")
+        if only:
+            raise ValueError("--refresh-results needs a complete run of every notebook: drop --only")
     if grid:
         return run_grid(parse_assignments(grid, "--grid", many=True), profile=profile, out=out, only=only,
                         parameters=params)
-    return run(profile=profile, out=out, only=only, parameters=params, fetch=profile == "full" and not no_fetch)
+    against = RESULTS_DIR if profile == "full" and not params else None
+    outcome = _run(profile=profile, out=out, only=only, parameters=params,
+                   fetch=profile == "full" and not no_fetch, against=against)
+    if not refresh:
+        return outcome.status
+    try:
+        refresh_results(outcome.out)
+    except RefreshRefused as exc:
+        print(f"smfuse reproduce: {exc}", file=sys.stderr)
+        return outcome.status or INCOMPLETE
+    return 0
+
+
+_EXIT_STATUS = """exit status:
+  0  every selected notebook ran; a full run: everything reproduced the committed results/
+     (with --refresh-results: results/ was refreshed)
+  1  a notebook failed, or something differs from the committed results/ (runs/<run>/REPRODUCTION.md says what)
+  2  a usage error (a bad option; --out inside results/ or notebooks/; --refresh-results with --only, -p,
+     --grid or the quick profile)
+  3  incomplete: nothing differs, but some claims could not be checked (data missing: the report names the
+     command that fetches it); also --refresh-results refused after an incomplete run
+
+The full profile writes a fresh runs/full-YYYYmmdd-HHMMSS/ and ends with its reproduction report
+against results/; results/ changes only with --refresh-results, from a complete run."""
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m smfuse.reproduce",
-                                description="Run every notebook with papermill into results/ and write SUMMARY.md.")
-    p.add_argument("--profile", default="quick", choices=PROFILES)
-    p.add_argument("--out", help="results folder (default: results/ for the full profile, runs/results-quick/ "
-                                 "for the quick one)")
-    p.add_argument("--only", nargs="*", help="notebook numbers or names (default: all)")
-    p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE",
-                   help="a notebook parameter (dataset, weights, methods, seed) for the selected notebooks")
-    p.add_argument("--grid", action="append", metavar="KEY=V1,V2",
-                   help="one run per value (per combination if repeated); claims collected in OUT/claims_grid.csv")
-    p.add_argument("--no-fetch", action="store_true", help="full profile: do not fetch the real data first")
+                                description="Run every notebook with papermill into a fresh folder under runs/, write "
+                                            "SUMMARY.md, and (full profile) verify the run against the committed "
+                                            "results/.",
+                                epilog=_EXIT_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p)
     p.add_argument("--refresh-notebooks", action="store_true",
                    help="re-execute the committed notebooks in place (quick profile; the nbval references)")
     args = p.parse_args(argv)
@@ -634,7 +873,23 @@ def main(argv: list[str] | None = None) -> int:
         if args.refresh_notebooks:
             return refresh_notebooks(args.only)
         return run_from_options(profile=args.profile, out=args.out, only=args.only, param=args.param,
-                                grid=args.grid, no_fetch=args.no_fetch)
+                                grid=args.grid, no_fetch=args.no_fetch, refresh=args.refresh_results)
     except ValueError as exc:
         print(f"smfuse reproduce: error: {exc}", file=sys.stderr)
         return 2
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of a reproduction run (shared with ``smfuse reproduce``)."""
+    p.add_argument("--profile", default="quick", choices=PROFILES, help="quick (minutes) or full")
+    p.add_argument("--out", help="the run's folder (default: a fresh runs/full-YYYYmmdd-HHMMSS/ for the full "
+                                 "profile, runs/results-quick/ for the quick one; never inside results/)")
+    p.add_argument("--only", nargs="*", help="notebook numbers or names (default: all)")
+    p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE",
+                   help="a notebook parameter (dataset, weights, methods, seed) for the selected notebooks")
+    p.add_argument("--grid", action="append", metavar="KEY=V1,V2",
+                   help="one run per value (per combination if repeated); claims collected in OUT/claims_grid.csv")
+    p.add_argument("--no-fetch", action="store_true", help="full profile: do not fetch the real data first")
+    p.add_argument("--refresh-results", action="store_true",
+                   help="full profile: after a complete run (every notebook, no claim 'not measured'), replace the "
+                        "committed results/ with it (written beside, then swapped); refused otherwise")
