@@ -12,6 +12,7 @@
         -m smfuse.cli train ...``; see smfuse.runtime.distributed)
     smfuse study [--arms a b ...] [--seeds 0 1 2] [--jobs 2]
     smfuse reproduce [--profile quick|full] [--only NN ...] [-p KEY=VALUE ...] [--grid KEY=V1,V2 ...]
+        [--refresh-results]   (the full profile verifies the run against results/: exit 0/1/3)
     smfuse data list
     smfuse data fetch NAME ... | all
     smfuse site -o DIR          (the committed notebooks and results as a static site)
@@ -226,7 +227,7 @@ def cmd_reproduce(args) -> int:
     from smfuse.reproduce.run import run_from_options
 
     return run_from_options(profile=args.profile, out=args.out, only=args.only, param=args.param, grid=args.grid,
-                            no_fetch=args.no_fetch)
+                            no_fetch=args.no_fetch, refresh=args.refresh_results)
 
 
 def cmd_data(args) -> int:
@@ -360,9 +361,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--results", default="results/study", help="finished runs (default results/study)")
     s.set_defaults(func=cmd_study)
 
-    r = sub.add_parser("reproduce", help="run the notebooks (full profile into results/, quick into runs/)")
+    r = sub.add_parser("reproduce", help="run the notebooks into runs/; the full profile ends with its reproduction "
+                                         "report against the committed results/",
+                       epilog="exit status: 0 everything reproduced; 1 a notebook failed or something differs from "
+                              "results/ (runs/<run>/REPRODUCTION.md says what); 2 a usage error; 3 incomplete: some "
+                              "claims could not be checked (the report names the command that fetches the data)")
     r.add_argument("--profile", default="quick", choices=["quick", "full"], help="quick (minutes) or full")
-    r.add_argument("--out", help="results folder (default: results/ for full, runs/results-quick/ for quick)")
+    r.add_argument("--out", help="the run's folder (default: a fresh runs/full-YYYYmmdd-HHMMSS/ for full, "
+                                 "runs/results-quick/ for quick; never inside results/)")
     r.add_argument("--only", nargs="*", help="notebook numbers or names to run")
     r.add_argument("-p", "--param", action="append", metavar="KEY=VALUE",
                    help="a notebook parameter (dataset, weights, methods, seed), passed to every selected notebook")
@@ -370,6 +376,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run once per value (per combination, if repeated) and collect every run's claims "
                         "into OUT/claims_grid.csv")
     r.add_argument("--no-fetch", action="store_true", help="full profile: do not fetch the real data first")
+    r.add_argument("--refresh-results", action="store_true",
+                   help="full profile: after a complete run (every notebook, no claim 'not measured'), replace the "
+                        "committed results/ with it; refused otherwise")
     r.set_defaults(func=cmd_reproduce)
 
     d = sub.add_parser("data", help="list or fetch the real data sets (pinned sources, sha256-checked)")
