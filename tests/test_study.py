@@ -127,10 +127,14 @@ def test_the_convergence_check_doubles_a_and_c_to_h_halves_b_to_e_and_doubles_a_
     assert list(BUDGET_ARMS) == ["a-long", "c-long", "d-long", "e-long", "f-long", "g-long", "h-long",
                                  "b-half", "c-half", "d-half", "e-half", "a-xlong"]
     assert not set(BUDGET_ARMS) & set(ARMS)
-    for name in BUDGET_ARMS:
-        k, kind = name.split("-")
-        check, base = arm_config(name, 1), arm_config(k, 1)
-        assert check.steps == {"long": 6000, "half": 1500, "xlong": 12000}[kind]
+    # each run's base arm and budget are fields of its record, not parts of its name
+    assert {n: (a.base, a.steps) for n, a in BUDGET_ARMS.items()} == {
+        "a-long": ("a", 6000), "c-long": ("c", 6000), "d-long": ("d", 6000), "e-long": ("e", 6000),
+        "f-long": ("f", 6000), "g-long": ("g", 6000), "h-long": ("h", 6000), "b-half": ("b", 1500),
+        "c-half": ("c", 1500), "d-half": ("d", 1500), "e-half": ("e", 1500), "a-xlong": ("a", 12000)}
+    for name, a in BUDGET_ARMS.items():
+        check, base = arm_config(name, 1), arm_config(a.base, 1)
+        assert check.steps == a.steps and check.precision == a.precision == base.precision
         assert check.replace(steps=base.steps) == base  # nothing else changes
     # overrides win over an arm's own settings (the tests shrink the budget arms too)
     assert arm_config("a-long", 0, **TINY).steps == TINY["steps"]
@@ -173,3 +177,24 @@ def test_each_study_command_records_its_wall_time(tmp_path, monkeypatch, capsys)
     assert "one command trained the whole study (4 runs, 1 side by side" in capsys.readouterr().out
     cost.main(["--results", str(tmp_path / "r"), "--no-record"])
     assert "no single smfuse study command has trained the whole study yet" in capsys.readouterr().out
+
+
+def test_an_arm_is_a_record_of_base_budget_and_precision():
+    from smfuse.reproduce.study import Arm, arm_record, budget_runs, run_at
+
+    assert [(a.name, a.steps) for a in budget_runs("a")] == [("a", 3000), ("a-long", 6000), ("a-xlong", 12000)]
+    assert [a.name for a in budget_runs("b")] == ["b-half", "b"]
+    assert [a.name for a in budget_runs("f")] == ["f", "f-long"]
+    g_long = arm_record("g-long")
+    assert (g_long.base, g_long.steps, g_long.precision, g_long.repeats) == ("g", 6000, "fp32", "d")
+    assert run_at(g_long.repeats, g_long.steps).name == "d-long"  # its bfloat16 twin, found by fields
+    assert run_at("b", 6000) is None
+    assert arm_record("d").base == "d" and arm_record("plus").base == "plus"
+    # the precision checks are read off the records
+    assert PRECISION_CHECKS == {k: a.repeats for k, a in ARMS.items() if a.precision == "fp32"}
+    with pytest.raises(ValueError, match="record's fields"):
+        Arm("x", "x", dict(steps=10))
+    with pytest.raises(ValueError, match="unknown ablation arm"):
+        budget_runs("plus")
+    with pytest.raises(ValueError, match="unknown arm"):
+        arm_record("a-huge")

@@ -1,10 +1,16 @@
 """The training study: every trained configuration the summary reports, at several seeds.
 
-Each *arm* is one training configuration; each is trained at the same step budget from
-seeds 0, 1, 2, so every number about a trained model can be given as ``mean ± sd (n=3
-seeds)`` and every claim about an arm is decided over pairs and seeds
-(:mod:`smfuse.reproduce.claims`). The arms (notebook 06 reads its claims off them):
+This docstring is the study's protocol, written once: notebook 06 (the paper's ablations) and
+notebook 10 (the appendix: the study's own checks) apply it through
+:mod:`smfuse.reproduce.ablation` and point here.
 
+Each *arm* is one training configuration, described by a record (:class:`Arm`: its base arm,
+its step budget, its precision, and the settings it changes); each is trained from seeds 0,
+1, 2, so every number about a trained model can be given as ``mean ± sd (n=3 seeds)`` and
+every claim about an arm is decided over pairs and seeds (:mod:`smfuse.reproduce.claims`).
+
+The ablation arms (:data:`ARMS`)
+--------------------------------
 =====  ==================================================================================
 arm    configuration
 =====  ==================================================================================
@@ -15,23 +21,67 @@ d      the paper variant: labels {0, 1}, straight-through sign, Lgra 1, Lmap 10:
        shipped ``paper`` variant
 e      the paper variant with Lgra strong enough to move the mask (Lmap weight 1)
 f      Lgra alone, no Lmap
-g      (d) in float32: the precision check (the study trains in bfloat16)
-h      (c) in float32: the precision check without Lgra (added after g-long had converged)
+g      (d) in float32: a precision check
+h      (c) in float32: a precision check without Lgra
 =====  ==================================================================================
 
 Common to all arms (:data:`STUDY_BASE`): the ``fast`` schedule (Adam 2e-3, cosine) in
 bfloat16 autocast, batches of 16 patches of 64x64, 3000 steps, on the authors' 20 grey
 training pairs with the last 6 held out (``train-15`` .. ``train-20``, the luminance of
 Lytro pairs 17, 16, 15, 08, 13 and 14), so that Lytro is reported both in sample (the
-authors' protocol) and on pairs never trained on.
+authors' protocol) and on pairs never trained on. Each run is scored on synthetic pairs
+with a known focus map (mask accuracy, boundary F-score within 2 px; pairs cut from one
+base image are one unit), on the 6 held-out Lytro pairs and on the grey set, never trained
+on (QAB/F), and by its own objective on the pairs it trained on.
 
+Convergence (:data:`BUDGET_ARMS`)
+---------------------------------
+Each arm of a-h is also trained at other budgets, same seeds, each with its whole schedule:
+``<arm>-long`` at twice the common budget (a, c-h), ``<arm>-half`` at half of it (b-e), and
+``a-xlong`` at four times it. An arm whose doubling moves it by more than the tolerance is
+doubled again; the run's record, not its name, says its base arm and budget
+(:func:`budget_runs`).
+
+* *Plateau*: an arm has plateaued at a budget when its MF/MI agreement on the training pairs
+  moved by less than 0.01 over the last quarter of its steps (mean over seeds, by the claims
+  rule). Under a cosine schedule the learning rate itself dies away, so a flat curve is weak
+  evidence.
+* *Budget*: an arm has converged at B steps when its runs at B/2 and B give the same mask
+  accuracy within 0.01 (the claims rule for equivalence over seeds and synthetic pairs).
+* *Objective*: for an arm whose mask settles at no budget, and only there, its own objective
+  decides, the criterion an optimiser's convergence is judged by (fixed before it was
+  measured): each run's training loss on the whole pairs it trained on
+  (:func:`smfuse.runtime.train.training_objective`; the log's loss is that of one random
+  batch), and the arm has converged at B steps when the runs at B/2 and B give the same
+  objective within 1 % (equivalence over seeds and pairs of the ratio minus 1).
+* *Collapse*: the same measurement gives every run's mean ``|MG - 0.5|``; an arm's mask is
+  the sign of rounding noise when it lies within 0.001 of 0 (a threshold set after a first
+  look at arm f's MG, which sat within 1e-5 of 0.5).
+
+Each claim reads an arm at the smallest budget at which it plateaued or converged by its
+mask, else at the smallest at which its objective converged; an arm that does neither is
+read at the common budget, the claim says so, and where the arm has a longer run the claim is
+read a second time with its longest run. These rules were fixed before the convergence runs
+finished.
+
+Precision (:data:`PRECISION_CHECKS`)
+------------------------------------
+Arms g and h repeat arms d and c in float32 (their record's ``repeats``), at the common budget
+and at twice it: training in bfloat16 "does not move a score beyond seed noise" when the
+interval of the paired difference (bfloat16 minus float32) lies within two seed standard
+deviations of the bfloat16 arm's per-seed means, a tolerance fixed before measuring.
+
+Selection of the shipped default
+--------------------------------
 The shipped default variant is chosen by a rule fixed before the study ran
-(:data:`SELECTION_RULE`), on data the headline is not reported on.
+(:data:`SELECTION_RULE`), on data the headline is not reported on, between the shipped
+configurations (:data:`SHIPPED_ARMS`) at the budget they are shipped at.
 
-Beyond the paper (:data:`PLUS_ARMS`, notebook 08): attempts at a learned mask that beats
-its own pseudo-label, trained on the same schedule and held-out split, from the same
-seeds. They are not part of the ablation study (notebook 06, :func:`finished_runs`,
-:func:`study_wall_time`); ``smfuse study --arms plus dilated`` trains them.
+Beyond the paper (:data:`PLUS_ARMS`, notebook 08)
+-------------------------------------------------
+Attempts at a learned mask that beats its own pseudo-label, trained on the same schedule and
+held-out split, from the same seeds. They are not part of the ablation study
+(:func:`finished_runs`, :func:`study_wall_time`).
 
 =========  ==============================================================================
 arm        configuration
@@ -44,33 +94,32 @@ vote       ``dilated`` with a learned 11x11 vote over the logits (``dilated-vote
            speckle of per-pixel decisions, removed inside the network
 =========  ==============================================================================
 
-The convergence check (:data:`BUDGET_ARMS`, notebook 06): an arm has converged at a
-budget of B steps when the run at B/2 steps (same seeds, same schedule shape) scores
-the same, within a tolerance, as the run at B. Arms b-e are trained again at half the
-common budget (``b-half`` .. ``e-half``, 1500 steps); arms a and f, whose MF/MI agreement
-had not settled at the common budget, at twice it (``a-long``, ``f-long``, 6000 steps).
-Halving moved every arm of b-e by more than the tolerance, which leaves open whether 3000
-steps suffice; ``g-long`` doubles arm g, the paper variant (d) in float32, so that the
-doubling test reaches the shipped paper configuration at one precision on both sides (float32
-because a CPU without native bfloat16 trains it several times faster than arm d's bfloat16).
-Once g-long had converged, arm h (arm c, Lgra off, in float32) was added at both budgets
-(``h``, ``h-long``): a second precision check, and Lgra on against off at one precision at a
-budget where both sides' convergence is tested (g-long against h-long). Arms c, d and e
-were doubled last (``c-long``, ``d-long``, ``e-long``, in bfloat16 like the arms they
-repeat), once a CPU that computes bfloat16 natively could train them in a session.
-Doubling moved arm a by more than the tolerance once more (3000 -> 6000 steps), so ``a-xlong``
-trains it at four times the common budget (12000 steps), the doubling test of a-long.
-``smfuse study --arms a-long c-long d-long e-long f-long g-long h-long`` trains every doubled
-arm, ``--arms b-half c-half d-half e-half`` the halved ones, ``--arms a-xlong`` arm a at
-12000 steps. Like the plus arms, the budget arms are not part of :func:`study_wall_time`.
-For an arm whose mask settles at no budget (arm f, Lgra alone) notebook 06 falls back on its
-own objective: the runs at B/2 and B giving the same training loss on the whole training pairs
-within 1 % (:func:`smfuse.runtime.train.training_objective`).
+Training
+--------
+``smfuse study`` trains the ablation arms; ``--arms plus dilated vote`` the attempts beyond
+the paper; ``--arms a-long c-long d-long e-long f-long g-long h-long`` the doubled arms,
+``--arms b-half c-half d-half e-half`` the halved ones, ``--arms a-xlong`` arm a at four times
+the budget. The budget arms, like the plus arms, are not part of :func:`study_wall_time`.
+The guided block's supervision (:data:`SUPERVISION_ARMS`, notebook 09, claim C5 of the
+register: "the guided block speeds up convergence"): the shipped paper arm (d) supervised by
+MI (``label-mi``) and by the raw subtraction-map decision ``S2 > S1`` without the guided filter
+(``label-s``), from the same seeds, on the study's schedule at a budget of 1000 steps,
+stopped at its half (500 steps: the register reads the first half of the schedule), and
+evaluated every 50 steps with the held-out pairs' QAB/F in the log (column
+``holdout_qabf``). ``smfuse study --arms label-mi label-s`` trains them; a stopped run keeps
+its log and configuration, not its weights.
+
+=========  ==============================================================================
+arm        configuration
+=========  ==============================================================================
+label-mi   (d), supervised by MI (the paper), 1000-step schedule stopped at 500 steps
+label-s    (d), supervised by ``S2 > S1`` (no guided filter), the same schedule
+=========  ==============================================================================
 
 Runs are resumable: ``smfuse study`` skips every run whose weights are already in
 ``results/study/<arm>/seed-<k>/``, resumes an interrupted one from its checkpoint in the
-work folder, and copies each finished run's ``final.pt``, ``log.csv`` and
-``config.json`` into ``results/study`` (about 160 KB a run).
+work folder, and copies each finished run's ``final.pt``, ``log.csv`` and ``config.json``
+into ``results/study`` (about 160 KB a run).
 """
 
 from __future__ import annotations
@@ -81,13 +130,14 @@ import shutil
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 
 from smfuse.runtime.train import TrainConfig, get_config
 
-__all__ = ["Arm", "ARMS", "PRECISION_CHECKS", "PLUS_ARMS", "BUDGET_ARMS", "SEEDS", "STUDY_BASE", "SELECTION_RULE",
+__all__ = ["Arm", "ARMS", "PRECISION_CHECKS", "PLUS_ARMS", "BUDGET_ARMS", "SUPERVISION_ARMS", "HOLDOUT_METRICS",
+           "SEEDS", "STUDY_BASE", "SELECTION_RULE",
            "SHIPPED_ARMS", "RESULTS_DIR", "arm_config", "run_dir", "run_study", "finished_runs", "seed_runs",
            "arm_methods", "seed_methods", "study_wall_time"]
 
@@ -107,11 +157,50 @@ SELECTION_RULE = ("The shipped default variant is the one of arms b (code) and d
 
 @dataclass(frozen=True)
 class Arm:
-    """One training configuration of the study."""
+    """One training configuration of the study, described by its fields (never parsed from its name).
+
+    Attributes
+    ----------
+    name : str
+        The folder of its runs, ``results/study/<name>/seed-<k>``.
+    label : str
+        What it is, in words.
+    overrides : dict
+        Its settings beyond :data:`STUDY_BASE`, budget and precision excluded.
+    base : str
+        The arm of :data:`ARMS` (or :data:`PLUS_ARMS`) whose configuration it trains: its own
+        name, or for a run of :data:`BUDGET_ARMS` the arm it retrains at another budget.
+    steps : int
+        Its step budget.
+    precision : {'bf16', 'fp32'}
+        The precision it trains in.
+    repeats : str
+        For a precision check (and its budget runs), the arm whose configuration it repeats
+        at another precision (g repeats d); ``""`` otherwise.
+    holdout_metrics : tuple of str
+        Scores of the held-out pairs logged at each evaluation (keys of :data:`HOLDOUT_METRICS`).
+    """
 
     name: str
     label: str
     overrides: dict
+    base: str = ""
+    steps: int = STUDY_BASE.steps
+    precision: str = STUDY_BASE.precision
+    repeats: str = ""
+    holdout_metrics: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.base:
+            object.__setattr__(self, "base", self.name)
+        clash = {"steps", "precision"} & set(self.overrides)
+        if clash:
+            raise ValueError(f"arm {self.name}: give {', '.join(sorted(clash))} as the record's fields, not in overrides")
+
+    @property
+    def settings(self) -> dict:
+        """Everything it changes in :data:`STUDY_BASE`: ``overrides`` plus its budget and precision."""
+        return {**self.overrides, "steps": self.steps, "precision": self.precision}
 
 
 ARMS: dict[str, Arm] = {a.name: a for a in (
@@ -123,13 +212,13 @@ ARMS: dict[str, Arm] = {a.name: a for a in (
         dict(variant="paper")),
     Arm("e", "paper variant with strong Lgra (Lmap weight 1)", dict(variant="paper", map_weight=1.0)),
     Arm("f", "Lgra alone, no Lmap", dict(variant="paper", map_weight=0.0)),
-    Arm("g", "(d) in float32: the precision check", dict(variant="paper", precision="fp32")),
-    Arm("h", "(c) in float32: the precision check without Lgra",
-        dict(variant="paper", gra_weight=0.0, precision="fp32")),
+    Arm("g", "(d) in float32: the precision check", dict(variant="paper"), precision="fp32", repeats="d"),
+    Arm("h", "(c) in float32: the precision check without Lgra", dict(variant="paper", gra_weight=0.0),
+        precision="fp32", repeats="c"),
 )}
 
-#: The precision checks: each arm of :data:`ARMS` in float32 and the bfloat16 arm it repeats.
-PRECISION_CHECKS = {"g": "d", "h": "c"}
+#: The precision checks: each arm of :data:`ARMS` in float32 and the bfloat16 arm it repeats (its ``repeats``).
+PRECISION_CHECKS = {k: a.repeats for k, a in ARMS.items() if a.repeats}
 
 #: Attempts beyond the paper (notebook 08); the first is the ``plus`` configuration.
 PLUS_ARMS: dict[str, Arm] = {a.name: a for a in (
@@ -139,23 +228,80 @@ PLUS_ARMS: dict[str, Arm] = {a.name: a for a in (
     Arm("vote", "dilated network with a learned 11x11 vote over its logits (37x37), paper variant (Lmap 10)",
         dict(variant="paper", arch="dilated-vote")),
 )}
+
+
+def _at_budget(k: str, times: float, suffix: str) -> Arm:
+    """Arm ``k`` of :data:`ARMS` at ``times`` the common budget, named ``<k>-<suffix>``."""
+    steps = int(times * STUDY_BASE.steps)
+    words = {0.5: "half", 2: "twice", 4: "four times"}[times]
+    return replace(ARMS[k], name=f"{k}-{suffix}", base=k, steps=steps,
+                   label=f"({k}) at {words} the common budget ({steps} steps)")
+
+
 #: The convergence check: arms a and c-h at twice the common budget, b-e at half of it, a at four times it
 #: (same seeds, same schedule shape; see the module docstring).
-BUDGET_ARMS: dict[str, Arm] = {
-    **{f"{k}-long": Arm(f"{k}-long", f"({k}) at twice the common budget ({2 * STUDY_BASE.steps} steps)",
-                        dict(ARMS[k].overrides, steps=2 * STUDY_BASE.steps)) for k in ("a", "c", "d", "e", "f", "g", "h")},
-    **{f"{k}-half": Arm(f"{k}-half", f"({k}) at half the common budget ({STUDY_BASE.steps // 2} steps)",
-                        dict(ARMS[k].overrides, steps=STUDY_BASE.steps // 2)) for k in ("b", "c", "d", "e")},
-    # doubling a-long moved arm a by more than the tolerance: a-long doubled once more
-    "a-xlong": Arm("a-xlong", f"(a) at four times the common budget ({4 * STUDY_BASE.steps} steps)",
-                   dict(ARMS["a"].overrides, steps=4 * STUDY_BASE.steps)),
-}
-_ALL_ARMS = {**ARMS, **PLUS_ARMS, **BUDGET_ARMS}
+BUDGET_ARMS: dict[str, Arm] = {a.name: a for a in (
+    *(_at_budget(k, 2, "long") for k in ("a", "c", "d", "e", "f", "g", "h")),
+    *(_at_budget(k, 0.5, "half") for k in ("b", "c", "d", "e")),
+    _at_budget("a", 4, "xlong"),
+)}
+
+
+def _supervised_by(name: str, supervision: str, words: str) -> Arm:
+    """Arm d supervised by ``supervision``, on a 1000-step schedule stopped at its half (claim C5)."""
+    return replace(ARMS["d"], name=name, base="d", steps=1000, holdout_metrics=("qabf",),
+                   label=f"(d) supervised by {words}; 1000-step schedule, its first half (500 steps)",
+                   overrides=dict(ARMS["d"].overrides, supervision=supervision, stop_at=500, eval_every=50,
+                                  checkpoint_every=50))
+
+
+#: The guided block's supervision (claim C5, notebook 09): arm d supervised by MI and by ``S2 > S1``, same
+#: seeds, on a 1000-step schedule stopped at its half, the held-out QAB/F logged every 50 steps.
+SUPERVISION_ARMS: dict[str, Arm] = {a.name: a for a in (
+    _supervised_by("label-mi", "initial_mask", "MI, the guided block's initial mask (the paper)"),
+    _supervised_by("label-s", "subtraction", "S2 > S1, the subtraction maps without the guided filter"),
+)}
+_ALL_ARMS = {**ARMS, **PLUS_ARMS, **BUDGET_ARMS, **SUPERVISION_ARMS}
+
+
+def _fused_qabf(g1, g2, fused) -> float:
+    """QAB/F of a fused grey image of grey sources, all float in [0, 1]."""
+    from smfuse.evaluation.metrics import qabf
+
+    return qabf(g1, g2, fused)
+
+
+#: Held-out scores an arm can log (:attr:`Arm.holdout_metrics`): name -> fn(g1, g2, fused).
+HOLDOUT_METRICS = {"qabf": _fused_qabf}
 
 
 def _check_arm(arm: str) -> None:
     if arm not in _ALL_ARMS:
         raise ValueError(f"unknown arm {arm!r}; choose from {', '.join(_ALL_ARMS)}")
+
+
+def arm_record(name: str) -> Arm:
+    """The record of any arm of the study (:data:`ARMS`, :data:`PLUS_ARMS` or :data:`BUDGET_ARMS`)."""
+    _check_arm(name)
+    return _ALL_ARMS[name]
+
+
+def budget_runs(base: str) -> list[Arm]:
+    """The runs of one arm of :data:`ARMS` at every budget it is trained at, the shortest first.
+
+    Examples
+    --------
+    >>> [(a.name, a.steps) for a in budget_runs("a")]
+    [('a', 3000), ('a-long', 6000), ('a-xlong', 12000)]
+    """
+    if base not in ARMS:
+        raise ValueError(f"unknown ablation arm {base!r}; choose from {', '.join(ARMS)}")
+    return sorted((a for a in {**ARMS, **BUDGET_ARMS}.values() if a.base == base), key=lambda a: a.steps)
+
+
+def run_at(base: str, steps: int) -> Arm | None:
+    """The run of arm ``base`` at a budget of ``steps`` (None when the study has none)."""
+    return next((a for a in budget_runs(base) if a.steps == steps), None)
 
 
 #: The arm whose configuration each shipped variant is trained with; ``smfuse/runtime/trained``
@@ -172,7 +318,7 @@ def arm_config(arm: str, seed: int, **overrides) -> TrainConfig:
     ``overrides`` change the arm's own settings too (the tests shrink every arm this way).
     """
     _check_arm(arm)
-    return STUDY_BASE.replace(seed=seed, **{**_ALL_ARMS[arm].overrides, **overrides})
+    return STUDY_BASE.replace(seed=seed, **{**_ALL_ARMS[arm].settings, **overrides})
 
 
 def run_dir(root: str | os.PathLike, arm: str, seed: int) -> Path:
@@ -180,15 +326,30 @@ def run_dir(root: str | os.PathLike, arm: str, seed: int) -> Path:
     return Path(root) / arm / f"seed-{seed}"
 
 
-def finished_runs(results: str | os.PathLike, arms=None) -> dict[tuple[str, int], Path]:
-    """The runs whose weights are in ``results`` (``(arm, seed) -> folder``).
+def _stopped_at(folder: Path) -> int | None:
+    """The step a run stopped at (its configuration's ``stop_at``), if its log reached it; else None."""
+    import json
 
+    try:
+        stop = json.loads((folder / "config.json").read_text()).get("stop_at")
+        with open(folder / "log.csv", newline="") as f:
+            last = max((int(r["step"]) for r in csv.DictReader(f)), default=0)
+    except (OSError, ValueError, KeyError):
+        return None
+    return stop if stop and last >= stop else None
+
+
+def finished_runs(results: str | os.PathLike, arms=None) -> dict[tuple[str, int], Path]:
+    """The finished runs in ``results`` (``(arm, seed) -> folder``).
+
+    A run is finished when its weights (``final.pt``) are there, or, for a run stopped by
+    its configuration's ``stop_at`` (:data:`SUPERVISION_ARMS`), when its log reaches that step.
     ``arms``: names to look for; default the ablation study's (:data:`ARMS`).
     """
     out = {}
     for arm in (ARMS if arms is None else arms):
         for d in sorted((Path(results) / arm).glob("seed-*")):
-            if (d / "final.pt").is_file():
+            if (d / "final.pt").is_file() or _stopped_at(d):
                 out[(arm, int(d.name.split("-", 1)[1]))] = d
     return out
 
@@ -265,18 +426,21 @@ def _one(arm: str, seed: int, work: str, results: str, threads: int | None, over
     from smfuse.runtime.train import train
 
     cfg = arm_config(arm, seed, threads=threads, **overrides)
+    metrics = {k: HOLDOUT_METRICS[k] for k in _ALL_ARMS[arm].holdout_metrics}
     wdir, rdir = run_dir(work, arm, seed), run_dir(results, arm, seed)
-    resume = (wdir / "checkpoint.pt").is_file() and not (wdir / "final.pt").is_file()
+    done = (wdir / "final.pt").is_file() or bool(cfg.stop_at and _stopped_at(wdir))
+    resume = (wdir / "checkpoint.pt").is_file() and not done
     t0 = time.perf_counter()
-    if not (wdir / "final.pt").is_file():
-        res = train(cfg, wdir, resume=resume, overwrite=not resume, progress=False)
+    if not done:
+        res = train(cfg, wdir, resume=resume, overwrite=not resume, progress=False, holdout_metrics=metrics)
         seconds = res["seconds"]
     else:
         seconds = float("nan")
     tmp = rdir.with_name(rdir.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for name in ("final.pt", "log.csv", "config.json"):
+    # a run stopped by its configuration (stop_at) keeps its log and configuration, not its weights
+    for name in ("log.csv", "config.json") if cfg.stop_at else ("final.pt", "log.csv", "config.json"):
         shutil.copy2(wdir / name, tmp / name)
     shutil.rmtree(rdir, ignore_errors=True)
     tmp.rename(rdir)
