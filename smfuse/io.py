@@ -11,6 +11,10 @@ calls it, so an image is accepted or refused alike everywhere:
   ``1 / data_range``); values outside are refused, not clipped, with a one-line
   ``ValueError`` that names the range and the fix; NaN and infinity are refused.
 
+Files are read as cameras and tools write them (:func:`read_image`): turned upright by their
+EXIF orientation, grey+alpha read as grey, palette images as what they show. Two paths given
+as a pair of sources (:func:`source_pair`) must not name one file twice.
+
 Every public function here raises a one-line ``ValueError`` naming the problem; writers
 are atomic (a temporary file renamed into place), so a failed call never leaves a
 half-written output, and the file they leave follows the umask (0644 under 022).
@@ -27,6 +31,9 @@ import numpy as np
 
 __all__ = [
     "read_image",
+    "upright",
+    "source_pair",
+    "refuse_same_source",
     "write_image",
     "rgb2gray_matlab",
     "to_gray",
@@ -58,7 +65,20 @@ def round_half_away(x: np.ndarray) -> np.ndarray:
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read a PNG, JPEG, BMP or TIFF image, grey or RGB, 8 or 16 bit.
+    """Read a PNG, JPEG, BMP or TIFF image, grey or RGB, 8 or 16 bit, upright.
+
+    Read as cameras and tools write them:
+
+    * the EXIF orientation tag (0x0112; in a TIFF its own Orientation tag) is applied, with
+      the semantics of PIL's ``ImageOps.exif_transpose``: a photo stored sideways with
+      orientation 6 comes back upright, and the array has no tag left to apply (an image
+      written by :func:`write_image` carries none);
+    * an alpha channel that is fully opaque is dropped, so grey+alpha (``LA``) is grey and
+      RGBA is RGB; a translucent alpha channel is refused: compositing it onto a backdrop
+      would invent pixels that neither camera saw, and the focus measure would judge the
+      backdrop;
+    * a palette image is read as what it shows: grey where every colour it uses is grey,
+      else RGB; a 1-bit image is grey 0/255; CMYK and YCbCr are converted to RGB.
 
     Parameters
     ----------
@@ -68,8 +88,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     Returns
     -------
     image : (H, W) or (H, W, 3) ndarray
-        In the file's own dtype (``uint8``, ``uint16`` or ``float32``). An alpha channel
-        that is fully opaque is dropped.
+        In the file's own dtype (``uint8``, ``uint16`` or ``float32``).
 
     Raises
     ------
@@ -84,27 +103,20 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         if p.suffix.lower() in _TIFF:
             import tifffile
 
-            arr = np.asarray(tifffile.imread(p))
+            with tifffile.TiffFile(p) as tif:
+                arr = np.asarray(tif.asarray())
+                tag = tif.pages[0].tags.get(_ORIENTATION) if len(tif.pages) else None
+                orientation = tag.value if tag is not None else 1
         else:
             from PIL import Image
 
             with Image.open(p) as im:
+                if im.format == "PNG" and _png_16_bit_colour(p):
+                    raise ValueError(f"{p}: a 16-bit colour PNG cannot be read here without losing its low 8 bits; "
+                                     "save it as a 16-bit TIFF (or as 8-bit) first")
                 im.load()
-                if im.mode in ("P", "PA", "LA", "RGBA", "CMYK", "YCbCr"):
-                    im = im.convert("RGBA" if "A" in im.mode or im.mode == "P" else "RGB")
-                if im.mode == "I;16" or im.mode.startswith("I;16"):
-                    arr = np.asarray(im, dtype=np.uint16)
-                elif im.mode == "I":
-                    arr = np.asarray(im).astype(np.int64)
-                    if arr.min() < 0 or arr.max() > 65535:
-                        raise ValueError(f"{p}: 32-bit integer image out of 16-bit range")
-                    arr = arr.astype(np.uint16)
-                elif im.mode == "F":
-                    arr = np.asarray(im, dtype=np.float32)
-                elif im.mode == "1":
-                    arr = np.asarray(im, dtype=np.uint8) * 255
-                else:
-                    arr = np.asarray(im)
+                orientation = im.getexif().get(_ORIENTATION, 1)
+                arr = _pil_array(im, p)
     except ValueError:
         raise
     except Exception as exc:  # decoders raise many kinds; one line for the user
@@ -116,7 +128,85 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise ValueError(f"{p}: unsupported pixel type {arr.dtype}")
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise ValueError(f"{p}: image contains NaN or infinite values")
-    return np.ascontiguousarray(arr)
+    return np.ascontiguousarray(upright(arr, orientation))
+
+
+#: The EXIF (and TIFF) Orientation tag.
+_ORIENTATION = 0x0112
+
+
+def upright(image: np.ndarray, orientation: int) -> np.ndarray:
+    """An image stored with EXIF ``orientation`` turned as it is meant to be seen.
+
+    The eight values of the tag as PIL's ``ImageOps.exif_transpose`` applies them: 1 as
+    stored, 2 mirrored left-right, 3 turned 180 degrees, 4 mirrored top-bottom, 5
+    transposed, 6 turned 90 degrees clockwise, 7 transversed, 8 turned 90 degrees
+    anticlockwise; any other value leaves the image as stored.
+
+    Parameters
+    ----------
+    image : (H, W) or (H, W, C) ndarray
+    orientation : int
+
+    Returns
+    -------
+    ndarray
+        A view of ``image``; ``(W, H[, C])`` for 5 to 8.
+    """
+    try:
+        orientation = int(orientation)
+    except (TypeError, ValueError):
+        return image
+    if orientation == 2:
+        return image[:, ::-1]
+    if orientation == 3:
+        return image[::-1, ::-1]
+    if orientation == 4:
+        return image[::-1]
+    if orientation == 5:
+        return image.swapaxes(0, 1)
+    if orientation == 6:
+        return np.rot90(image, -1)
+    if orientation == 7:
+        return image[::-1, ::-1].swapaxes(0, 1)
+    if orientation == 8:
+        return np.rot90(image, 1)
+    return image
+
+
+def _png_16_bit_colour(p: Path) -> bool:
+    """Whether a PNG file holds 16-bit colour (PIL decodes it to 8 bits): its IHDR's bit depth and colour type."""
+    with open(p, "rb") as fh:
+        head = fh.read(26)
+    return len(head) == 26 and head[24] == 16 and head[25] in (2, 6)
+
+
+def _pil_array(im, p: Path) -> np.ndarray:
+    """The pixels of a loaded PIL image as grey, grey+alpha, RGB or RGBA."""
+    mode = im.mode
+    if mode in ("P", "PA"):
+        see_through = mode == "PA" or "transparency" in im.info
+        arr = np.asarray(im.convert("RGBA" if see_through else "RGB"))
+        colour = arr[..., :3]
+        if np.array_equal(colour[..., 0], colour[..., 1]) and np.array_equal(colour[..., 0], colour[..., 2]):
+            arr = np.dstack([colour[..., 0], arr[..., 3]]) if see_through else colour[..., 0]
+        return arr
+    if mode in ("La",):
+        return np.asarray(im.convert("LA"))
+    if mode in ("RGBa", "CMYK", "YCbCr", "HSV", "RGBX"):
+        return np.asarray(im.convert("RGBA" if mode == "RGBa" else "RGB"))
+    if mode.startswith("I;16"):
+        return np.asarray(im, dtype=np.uint16)
+    if mode == "I":
+        arr = np.asarray(im).astype(np.int64)
+        if arr.min() < 0 or arr.max() > 65535:
+            raise ValueError(f"{p}: 32-bit integer image out of 16-bit range")
+        return arr.astype(np.uint16)
+    if mode == "F":
+        return np.asarray(im, dtype=np.float32)
+    if mode == "1":
+        return np.asarray(im, dtype=np.uint8) * 255
+    return np.asarray(im)  # L, LA, RGB, RGBA
 
 
 def _drop_opaque_alpha(arr: np.ndarray, p: Path) -> np.ndarray:
@@ -507,7 +597,7 @@ def check_pair(a, b, *, names: tuple[str, str] | None = None, data_range: float 
         The first and second source (see :func:`check_image`).
     names : (str, str), optional
         Labels (file names, say) added to the roles in the messages: "the first source
-        NAME".
+        NAME" (an empty label adds nothing).
     data_range, option
         As for :func:`check_image`.
 
@@ -525,7 +615,7 @@ def check_pair(a, b, *, names: tuple[str, str] | None = None, data_range: float 
     """
     ra, rb = "the first source", "the second source"
     if names is not None:
-        ra, rb = f"{ra} {names[0]}", f"{rb} {names[1]}"
+        ra, rb = (f"{r} {n}" if n else r for r, n in zip((ra, rb), names))
     a = check_image(a, role=ra, data_range=data_range, option=option)
     b = check_image(b, role=rb, data_range=data_range, option=option)
     if a.ndim != b.ndim:
@@ -540,6 +630,71 @@ def check_pair(a, b, *, names: tuple[str, str] | None = None, data_range: float 
     if min(a.shape[:2]) < 3:
         raise ValueError(f"sources are too small ({a.shape[:2]}); need at least 3x3 pixels")
     return a, b
+
+
+def refuse_same_source(a: str | os.PathLike, b: str | os.PathLike) -> None:
+    """Refuse two source paths that name one image: the same file, or two copies of it.
+
+    Fusing an image with itself does nothing (every pixel ties) and is nearly always a
+    slip on the command line, so it is refused before any work.
+
+    Parameters
+    ----------
+    a, b : str or PathLike
+        The first and second source.
+
+    Raises
+    ------
+    ValueError
+        If ``a`` and ``b`` are the same path, the same file through a symlink or a hard
+        link (:func:`os.path.samefile`), or two files with the same bytes. Missing files
+        pass (reading them says so).
+    """
+    p, q = Path(a), Path(b)
+    fix = "give two images of one scene focused at different depths"
+    if not (p.is_file() and q.is_file()):
+        return
+    if os.path.samefile(p, q):
+        how = "the same path" if os.path.abspath(p) == os.path.abspath(q) else "links to one file"
+        raise ValueError(f"the first source {p} and the second source {q} are one file ({how}); {fix}")
+    if p.stat().st_size == q.stat().st_size:
+        import filecmp
+
+        if filecmp.cmp(p, q, shallow=False):
+            raise ValueError(f"the first source {p} and the second source {q} are copies of one image "
+                             f"(identical bytes); {fix}")
+
+
+def source_pair(a, b, *, data_range: float | None = None, option: str = "data_range=",
+                distinct: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """A pair of sources from arrays or image files, checked by :func:`check_pair`.
+
+    Parameters
+    ----------
+    a, b : ndarray, str or PathLike
+        The first and second source: arrays (see :func:`check_image`) or the paths of
+        image files (read by :func:`read_image`, upright).
+    data_range, option
+        As for :func:`check_image`.
+    distinct : bool
+        Refuse two paths that name one image (:func:`refuse_same_source`), before reading.
+
+    Returns
+    -------
+    (a, b) : tuple of ndarray
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`refuse_same_source`, :func:`read_image` and :func:`check_pair`.
+    """
+    is_path = [isinstance(x, (str, os.PathLike)) for x in (a, b)]
+    if all(is_path) and distinct:
+        refuse_same_source(a, b)
+    names = tuple(str(x) if p else "" for x, p in zip((a, b), is_path))
+    a = read_image(a) if is_path[0] else a
+    b = read_image(b) if is_path[1] else b
+    return check_pair(a, b, names=names, data_range=data_range, option=option)
 
 
 # ----------------------------------------------------------------------------- safe outputs

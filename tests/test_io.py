@@ -242,3 +242,152 @@ def test_float_images_are_written_as_float32_tiff(tmp_path):
     back = read_image(tmp_path / "f.tif")
     assert back.dtype == np.float32
     np.testing.assert_array_equal(back, x.astype(np.float32))
+
+
+# ----------------------------------------------------------------------------- images as cameras and tools write them
+
+def _exif(orientation: int):
+    from PIL import Image
+
+    ex = Image.Exif()
+    ex[0x0112] = orientation
+    return ex
+
+
+@pytest.mark.parametrize("orientation", range(0, 10))
+def test_exif_orientation_is_applied_as_pil_exif_transpose_does(tmp_path, rng, orientation):
+    from PIL import Image, ImageOps
+
+    x = rng.integers(0, 256, (5, 7, 3), dtype=np.uint8)  # not square: a turn shows in the shape
+    p = tmp_path / "o.png"
+    Image.fromarray(x).save(p, exif=_exif(orientation))
+    with Image.open(p) as im:
+        want = np.asarray(ImageOps.exif_transpose(im))
+    got = read_image(p)
+    assert got.shape == ((7, 5, 3) if orientation in (5, 6, 7, 8) else (5, 7, 3))
+    np.testing.assert_array_equal(got, want)
+    assert got.flags.c_contiguous
+
+
+def test_a_tiff_orientation_tag_is_applied_too(tmp_path, rng):
+    import tifffile
+
+    x = rng.integers(0, 65536, (5, 7), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "o.tif", x, extratags=[(0x0112, "H", 1, 6, True)])
+    got = read_image(tmp_path / "o.tif")
+    assert got.dtype == np.uint16 and got.shape == (7, 5)
+    # orientation 6 (TIFF 6.0: row 0 is the visual right side, column 0 the visual top): turn 90 degrees clockwise
+    np.testing.assert_array_equal(got[0], x[::-1, 0])
+    np.testing.assert_array_equal(got[:, -1], x[0])
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_an_image_read_upright_is_written_upright_without_a_tag(tmp_path, rng, suffix):
+    from PIL import Image
+
+    x = rng.integers(0, 256, (40, 30, 3), dtype=np.uint8)
+    Image.fromarray(x).rotate(90, expand=True).save(tmp_path / f"in{suffix}", exif=_exif(6))
+    up = read_image(tmp_path / f"in{suffix}")
+    assert up.shape == (40, 30, 3)
+    write_image(tmp_path / f"out{suffix}", up)
+    with Image.open(tmp_path / f"out{suffix}") as im:
+        assert im.size == (30, 40) and 0x0112 not in im.getexif()
+    back = read_image(tmp_path / f"out{suffix}")
+    if suffix == ".png":
+        np.testing.assert_array_equal(back, x)
+
+
+def test_grey_alpha_is_read_grey_and_a_translucent_alpha_is_refused(tmp_path, rng):
+    from PIL import Image
+
+    g = rng.integers(0, 256, (6, 5), dtype=np.uint8)
+    Image.fromarray(np.dstack([g, np.full_like(g, 255)]), "LA").save(tmp_path / "la.png")
+    got = read_image(tmp_path / "la.png")
+    assert got.shape == (6, 5)
+    np.testing.assert_array_equal(got, g)
+    alpha = np.full_like(g, 255)
+    alpha[2, 3] = 254
+    Image.fromarray(np.dstack([g, alpha]), "LA").save(tmp_path / "see_through.png")
+    with pytest.raises(ValueError, match=r"^\S+see_through.png: image has a translucent alpha channel; flatten it "
+                                         "onto a background first$"):
+        read_image(tmp_path / "see_through.png")
+
+
+def test_palette_images_are_read_as_what_they_show(tmp_path, rng):
+    from PIL import Image
+
+    g = rng.integers(0, 256, (6, 5), dtype=np.uint8)
+    Image.fromarray(g).convert("P").save(tmp_path / "grey_palette.png")
+    got = read_image(tmp_path / "grey_palette.png")
+    assert got.shape == (6, 5) and got.dtype == np.uint8
+    np.testing.assert_array_equal(got, g)
+    c = rng.integers(0, 256, (6, 5, 3), dtype=np.uint8)
+    pal = Image.fromarray(c).quantize(8)
+    pal.save(tmp_path / "colour_palette.png")
+    got = read_image(tmp_path / "colour_palette.png")
+    assert got.shape == (6, 5, 3)
+    np.testing.assert_array_equal(got, np.asarray(pal.convert("RGB")))
+    # a transparent palette index that no pixel uses leaves the image opaque, so grey
+    unused = int(np.setdiff1d(np.arange(256), g)[0])
+    Image.fromarray(g).convert("P").save(tmp_path / "t.png", transparency=unused)
+    with Image.open(tmp_path / "t.png") as im:
+        assert im.mode == "P" and "transparency" in im.info
+    np.testing.assert_array_equal(read_image(tmp_path / "t.png"), g)
+
+
+def _png_16_bit_rgb(path, a):
+    import struct
+    import zlib
+
+    h, w, _ = a.shape
+    raw = b"".join(b"\x00" + a[i].astype(">u2").tobytes() for i in range(h))
+
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_a_16_bit_colour_png_is_refused_not_cut_to_8_bits(tmp_path, rng):
+    _png_16_bit_rgb(tmp_path / "c16.png", rng.integers(0, 65536, (4, 5, 3)).astype(np.uint16))
+    with pytest.raises(ValueError, match=r"c16.png: a 16-bit colour PNG cannot be read here without losing its low "
+                                         r"8 bits; save it as a 16-bit TIFF"):
+        read_image(tmp_path / "c16.png")
+
+
+# ----------------------------------------------------------------------------- one image given twice
+
+def test_one_image_given_as_both_sources_is_refused_before_reading(tmp_path, rng, monkeypatch):
+    import os
+
+    from smfuse import io
+    from smfuse.io import refuse_same_source, source_pair
+
+    a, b = rng.integers(0, 256, (8, 9), dtype=np.uint8), rng.integers(0, 256, (8, 9), dtype=np.uint8)
+    write_image(tmp_path / "a.png", a)
+    write_image(tmp_path / "b.png", b)
+    os.symlink(tmp_path / "a.png", tmp_path / "soft.png")
+    os.link(tmp_path / "a.png", tmp_path / "hard.png")
+    (tmp_path / "copy.png").write_bytes((tmp_path / "a.png").read_bytes())
+    reads = []
+    monkeypatch.setattr(io, "read_image", lambda p: reads.append(p))
+    cases = {"a.png": "one file \\(the same path\\)", "soft.png": "one file \\(links to one file\\)",
+             "hard.png": "one file \\(links to one file\\)", "copy.png": "copies of one image \\(identical bytes\\)"}
+    for second, how in cases.items():
+        for f in (refuse_same_source, source_pair):
+            with pytest.raises(ValueError, match=rf"^the first source \S+a.png and the second source \S+{second} are "
+                                                 rf"{how}; give two images of one scene focused at different depths$"):
+                f(tmp_path / "a.png", str(tmp_path / second))
+    assert reads == [], "refused before any file was read"
+    monkeypatch.undo()
+    refuse_same_source(tmp_path / "a.png", tmp_path / "b.png")
+    refuse_same_source(tmp_path / "a.png", tmp_path / "missing.png")  # reading it says so
+    got_a, got_b = source_pair(tmp_path / "a.png", str(tmp_path / "b.png"))
+    np.testing.assert_array_equal(got_a, a)
+    np.testing.assert_array_equal(got_b, b)
+    same_a, same_b = source_pair(tmp_path / "a.png", tmp_path / "a.png", distinct=False)
+    np.testing.assert_array_equal(same_a, same_b)
+    with pytest.raises(ValueError, match=r"sources differ in size: the first source \S+a.png is \(8, 9\), the second "
+                                         r"source is \(8, 8\)"):
+        source_pair(tmp_path / "a.png", np.zeros((8, 8), np.uint8))

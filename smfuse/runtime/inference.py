@@ -30,7 +30,7 @@ import torch
 
 from smfuse.runtime.fast import FastLogits
 from smfuse.runtime.torch_internals import tensor_version
-from smfuse.io import check_data_range, check_pair, gray_unit
+from smfuse.io import check_data_range, gray_unit, source_pair
 from smfuse.method.fusion import apply_mask, binary_mask, mg_from_logits
 from smfuse.method.network import RECEPTIVE_FIELD, MaskGenerator, to_network_input
 from smfuse.runtime.weights import load_model
@@ -192,7 +192,7 @@ def _merge_small(starts: list[int], n: int, halo: int) -> list[int]:
     return starts
 
 
-def fuse(a: np.ndarray, b: np.ndarray, model: MaskGenerator | str | os.PathLike | None = None, *,
+def fuse(a: np.ndarray | str | os.PathLike, b: np.ndarray | str | os.PathLike, model: MaskGenerator | str | os.PathLike | None = None, *,
          tile: int | None = 512, fast: bool = True, data_range: float | None = None,
          progress: bool = False) -> FuseResult:
     """Fuse two registered multi-focus sources with the mask generator.
@@ -202,10 +202,11 @@ def fuse(a: np.ndarray, b: np.ndarray, model: MaskGenerator | str | os.PathLike 
 
     Parameters
     ----------
-    a, b : (H, W) or (H, W, 3) ndarray
+    a, b : (H, W) or (H, W, 3) ndarray, or path
         The first (near-focus) and second (far-focus) source, same shape and dtype:
-        uint8, uint16, or float in [0, 1] (in [0, ``data_range``] if given); checked
-        by :func:`smfuse.io.check_pair`.
+        uint8, uint16, or float in [0, 1] (in [0, ``data_range``] if given); or the paths
+        of two image files (read upright by :func:`smfuse.io.read_image`; two paths that
+        name one image are refused); checked by :func:`smfuse.io.source_pair`.
     model : MaskGenerator or weights spec, optional
         A model, or a spec for :func:`smfuse.runtime.weights.load_model` (a checkpoint path,
         ``paper``, ``code``, ``official[:PATH]``); defaults to the default variant (the
@@ -227,7 +228,7 @@ def fuse(a: np.ndarray, b: np.ndarray, model: MaskGenerator | str | os.PathLike 
         If the sources break the input contract (the message names the source, the
         problem and the fix), or the weights spec does not resolve.
     """
-    a, b = check_pair(a, b, data_range=check_data_range(data_range))
+    a, b = source_pair(a, b, data_range=check_data_range(data_range))
     model = _as_model(model)
     g1 = gray_unit(a, role="the first source", data_range=data_range)
     g2 = gray_unit(b, role="the second source", data_range=data_range)
