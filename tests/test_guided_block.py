@@ -3,7 +3,7 @@ import pytest
 
 from datahelp import require
 from smfuse.data.sets import load_dataset, synthetic_pair
-from smfuse.method.guided_block import initial_mask, subtraction_map
+from smfuse.method.guided_block import focus_map, initial_mask, subtraction_map
 from smfuse.io import to_gray
 
 
@@ -67,3 +67,97 @@ def test_8_bit_grey_gives_the_mask_of_its_unit_version():
             initial_mask(a8.astype(float), b8.astype(float))
     with pytest.raises(ValueError, match=r"the image must be a grey \(H, W\) image, got shape \(96, 96, 3\)"):
         subtraction_map(np.dstack([a8] * 3))
+
+
+# ----------------------------------------------------------------------------- streamed in bands, bit for bit
+
+def _streamed_focus(g, band, blur_size=7, r=5, eps=0.3):
+    from smfuse.method.guided_block import _FocusStream
+
+    s = _FocusStream(*g.shape, blur_size, r, eps)
+    return np.concatenate([s.push(g, y0, min(len(g), y0 + band)) for y0 in range(0, len(g), band)])
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (4, 17), (13, 9), (27, 11), (40, 31)])
+@pytest.mark.parametrize("blur_size,r", [(7, 5), (3, 2), (1, 0), (5, 1)])
+def test_the_banded_focus_map_is_the_whole_image_one_bit_for_bit(rng, shape, blur_size, r):
+    from smfuse.method.filters import guided_filter
+
+    # random rows (running sums that differ in their last bits) and a smooth ramp
+    for g in (rng.random(shape), np.cumsum(rng.random(shape), axis=0) / shape[0]):
+        g = np.clip(g, 0, 1)
+        want = focus_map(g, blur_size=blur_size, r=r)
+        np.testing.assert_array_equal(want, guided_filter(g, subtraction_map(g, blur_size=blur_size), r, 0.3))
+        for band in (1, 2, 3, 5, 13, 14, 1000):
+            got = _streamed_focus(g, band, blur_size, r)
+            assert got.shape == want.shape
+            assert np.array_equal(got, want), (shape, band, float(np.abs(got - want).max()))
+
+
+def test_bands_read_with_a_halo_alone_would_not_be_identical(rng):
+    """Why the running sums are carried: a band filtered on its own differs in the last bits."""
+    from smfuse.method.filters import box_mean
+
+    g = rng.random((60, 20))
+    whole = box_mean(g, 5)
+    band = box_mean(g[20 - 5:40 + 5], 5)[5:-5]
+    assert not np.array_equal(band, whole[20:40]) and np.abs(band - whole[20:40]).max() < 1e-14
+
+
+def test_halo_is_how_far_one_pixel_reaches(rng):
+    from smfuse.method.guided_block import halo
+
+    assert halo() == 13 and halo(blur_size=3, r=2) == 5
+    g = rng.random((61, 61)) * 0.5
+    f = focus_map(g)
+    g2 = g.copy()
+    g2[30, 30] += 0.5
+    diff = np.abs(focus_map(g2) - f)
+    moved = np.argwhere(diff > 1e-12)  # beyond that, only the running sums' last bits move
+    assert moved.min(axis=0).tolist() == [30 - 13, 30 - 13] and moved.max(axis=0).tolist() == [30 + 13, 30 + 13]
+
+
+@pytest.mark.parametrize("band", [1, 4, 13, 50, None])
+def test_the_initial_mask_in_bands_is_the_whole_image_mask(band):
+    p = synthetic_pair(3, size=64)
+    g1, g2 = to_gray(p.a), to_gray(p.b)
+    want = focus_map(g2) > focus_map(g1)
+    assert 0.05 < want.mean() < 0.95
+    np.testing.assert_array_equal(initial_mask(p.a, p.b, band=band), want)
+
+
+def test_the_initial_mask_accepts_what_fuse_accepts(tmp_path):
+    from smfuse.io import gray_unit, write_image
+
+    p = synthetic_pair(1, size=48)
+    assert p.a.ndim == 3 and p.a.dtype == np.uint8
+    # colour is made grey as fusion makes it (MATLAB rgb2gray for 8 bits)
+    want = initial_mask(gray_unit(p.a), gray_unit(p.b))
+    np.testing.assert_array_equal(initial_mask(p.a, p.b), want)
+    np.testing.assert_array_equal(want, initial_mask(to_gray(p.a), to_gray(p.b)))
+    a16, b16 = p.a.astype(np.uint16) * 257, p.b.astype(np.uint16) * 257
+    np.testing.assert_array_equal(initial_mask(a16, b16), initial_mask(gray_unit(a16), gray_unit(b16)))
+    af, bf = p.a.astype(np.float32), p.b.astype(np.float32)
+    np.testing.assert_array_equal(initial_mask(af, bf, data_range=255),
+                                  initial_mask(gray_unit(af, data_range=255), gray_unit(bf, data_range=255)))
+    write_image(tmp_path / "a.png", p.a)
+    write_image(tmp_path / "b.png", p.b)
+    np.testing.assert_array_equal(initial_mask(tmp_path / "a.png", str(tmp_path / "b.png")), want)
+    with pytest.raises(ValueError, match=r"^the first source \S+a.png and the second source \S+a.png are one file"):
+        initial_mask(tmp_path / "a.png", tmp_path / "a.png")
+    with pytest.raises(ValueError, match=r"^the first source is grey and the second source is colour"):
+        initial_mask(to_gray(p.a), p.b)
+    with pytest.raises(ValueError, match=r"^sources differ in pixel type: the first source is uint8, the second source "
+                                         "is uint16"):
+        initial_mask(p.a, b16)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"blur_size": 6}, r"^blur_size must be a positive odd integer \(the mean filter's side, 7\), got 6$"),
+    ({"r": -1}, r"^r must be an integer >= 0 \(the guided filter's radius, 5\), got -1$"),
+    ({"eps": 0.0}, r"^eps must be a number > 0 \(the guided filter's regularisation, 0.3\), got 0.0$"),
+    ({"band": 0}, r"^band must be a positive number of rows or None, got 0$"),
+])
+def test_initial_mask_parameters_are_checked_in_one_line(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        initial_mask(np.zeros((8, 8)), np.zeros((8, 8)), **kwargs)
