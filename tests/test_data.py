@@ -57,15 +57,42 @@ def test_unpaired_ambiguous_and_stray_files_are_listed(tmp_path, rng):
     write_image(tmp_path / "one_A.png", a)
     write_image(tmp_path / "one_B.png", b)
     write_image(tmp_path / "lonely_A.png", a)
-    with pytest.raises(ValueError, match=r"without their partner source: lonely_A\.png"):
+    with pytest.raises(ValueError, match=r"cannot pair every image: 1 without their partner source \(lonely_A\.png:"):
         load_folder(tmp_path)
     (tmp_path / "lonely_A.png").unlink()
     write_image(tmp_path / "one_1.png", a)
-    with pytest.raises(ValueError, match=r"several files for one image of a pair: one_1\.png, one_A\.png"):
+    with pytest.raises(ValueError, match=r"2 that are several files for one image of a pair \(one_1\.png, one_A\.png:"):
         load_folder(tmp_path)
     (tmp_path / "one_1.png").unlink()
     write_image(tmp_path / "holiday.png", a)
-    with pytest.raises(ValueError, match=r"not part of a pair: holiday\.png"):
+    with pytest.raises(ValueError, match=r"1 not part of a pair \(holiday\.png:"):
+        load_folder(tmp_path)
+
+
+def test_every_file_that_cannot_be_paired_is_named_in_one_message(tmp_path, rng):
+    a, b = _pair(rng)
+    for name, x in (("bird.png", a), ("cat_A.png", a), ("dog_B.png", b), ("ok_A.png", a), ("ok_B.png", b),
+                    ("twin_A.png", a), ("twin_1.png", a), ("twin_B.png", b)):
+        write_image(tmp_path / name, x)
+    with pytest.raises(ValueError) as exc:
+        load_folder(tmp_path)
+    msg = str(exc.value)
+    assert "\n" not in msg and msg.startswith(f"{tmp_path}: cannot pair every image: ")
+    assert "1 not part of a pair (bird.png: " in msg
+    assert "2 without their partner source (cat_A.png, dog_B.png: " in msg
+    assert "2 that are several files for one image of a pair (twin_1.png, twin_A.png: " in msg
+    assert "ok_" not in msg
+
+
+def test_unpaired_files_in_subfolders_are_named_with_their_folder(tmp_path, rng):
+    a, b = _pair(rng)
+    for sub in ("A", "B"):
+        (tmp_path / sub).mkdir()
+    write_image(tmp_path / "A" / "p1.png", a)
+    write_image(tmp_path / "B" / "p1.png", b)
+    write_image(tmp_path / "A" / "p2.png", a)
+    write_image(tmp_path / "B" / "p3.png", b)
+    with pytest.raises(ValueError, match=r"2 without their partner source \(A/p2\.png, B/p3\.png: "):
         load_folder(tmp_path)
 
 

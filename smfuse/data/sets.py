@@ -235,7 +235,7 @@ def _images(folder: Path) -> list[Path]:
                    and p.suffix.lower() in IMAGE_SUFFIXES), key=lambda p: _natural(p.name))
 
 
-def _listing(paths, limit: int = 6) -> str:
+def _listing(paths, limit: int = 12) -> str:
     names = [str(p) for p in paths]
     return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
@@ -251,19 +251,17 @@ def _read_mask(path: Path) -> np.ndarray:
     return m > 0.5
 
 
-def _collect_flat(folder: Path) -> dict[str, dict[str, list[Path]]]:
+def _collect_flat(folder: Path) -> tuple[dict[str, dict[str, list[Path]]], list[Path]]:
+    """The side-by-side files grouped by pair and role, and the images whose names fit no role."""
     groups: dict[str, dict[str, list[Path]]] = {}
     stray = []
     for p in _images(folder):
         m = _FLAT.match(p.stem)
         if m is None:
-            stray.append(p.name)
+            stray.append(p)
             continue
         groups.setdefault(m.group("stem"), {}).setdefault(_ROLE_TOKENS[m.group("role").lower()], []).append(p)
-    if stray:
-        raise ValueError(f"{folder}: images that are not part of a pair: {_listing(stray)}; name the sources "
-                         "X_A/X_B (or X-A/X-B, X_1/X_2), the optional truth X_truth and mask X_mask, or move them out")
-    return groups
+    return groups, stray
 
 
 def _collect_subfolders(folder: Path, subs: dict[str, Path]) -> dict[str, dict[str, list[Path]]]:
@@ -272,6 +270,27 @@ def _collect_subfolders(folder: Path, subs: dict[str, Path]) -> dict[str, dict[s
         for p in _images(sub):
             groups.setdefault(p.stem, {}).setdefault(role, []).append(p)
     return groups
+
+
+def _refuse_bad_files(root: Path, groups: dict, stray: list[Path], layout: str) -> None:
+    """Every file that cannot be paired, of every kind, in one message (so one run shows them all)."""
+    def name(p: Path) -> str:
+        return p.name if layout == "side by side" else f"{p.parent.name}/{p.name}"
+
+    ambiguous = [p for g in groups.values() for files in g.values() if len(files) > 1 for p in files]
+    unpaired = [p for g in groups.values() if "a" not in g or "b" not in g for files in g.values() for p in files]
+    problems = []
+    if stray:
+        problems.append(f"{len(stray)} not part of a pair ({_listing(name(p) for p in stray)}: name the sources "
+                        "X_A/X_B, X-A/X-B or X_1/X_2, the optional truth X_truth and mask X_mask, or move them out)")
+    if unpaired:
+        problems.append(f"{len(unpaired)} without their partner source ({_listing(name(p) for p in unpaired)}: every "
+                        "pair needs both sources, X_A and X_B, or the same name in A/ and B/)")
+    if ambiguous:
+        problems.append(f"{len(ambiguous)} that are several files for one image of a pair "
+                        f"({_listing(name(p) for p in ambiguous)}: keep one of each)")
+    if problems:
+        raise ValueError(f"{root}: cannot pair every image: " + "; ".join(problems))
 
 
 def load_folder(folder: str | os.PathLike, *, limit: int | None = None) -> list[Pair]:
@@ -306,8 +325,9 @@ def load_folder(folder: str | os.PathLike, *, limit: int | None = None) -> list[
     Raises
     ------
     ValueError
-        If the folder does not exist or holds no pairs, or an image has no partner, an
-        unrecognised name, or several candidates for one role (each listed), or the two
+        If the folder does not exist or holds no pairs; if images have no partner, an
+        unrecognised name, or several candidates for one role (all of them, of every
+        kind, in one message: up to 12 names of each kind, then a count); or if the two
         sources of a pair differ in size or kind.
     """
     root = Path(folder).expanduser()
@@ -328,19 +348,12 @@ def load_folder(folder: str | os.PathLike, *, limit: int | None = None) -> list[
             have = subs.get("a", subs.get("b"))
             raise ValueError(f"{root}: subfolder {have.name}/ has no partner; put the two sources in A/ and B/")
         groups = _collect_subfolders(root, subs)
+        stray: list[Path] = []
         layout = "subfolders " + "/".join(subs[r].name for r in ("a", "b"))
     else:
-        groups = _collect_flat(root)
+        groups, stray = _collect_flat(root)
         layout = "side by side"
-    ambiguous = [p for g in groups.values() for files in g.values() if len(files) > 1 for p in files]
-    if ambiguous:
-        raise ValueError(f"{root}: several files for one image of a pair: {_listing(p.name for p in ambiguous)}; "
-                         "keep one of each")
-    unpaired = [files[0] for g in groups.values() for role, files in g.items()
-                if ("a" not in g or "b" not in g)]
-    if unpaired:
-        raise ValueError(f"{root}: files without their partner source: {_listing(p.name for p in unpaired)}; every "
-                         "pair needs both sources (X_A and X_B, or the same name in A/ and B/)")
+    _refuse_bad_files(root, groups, stray, layout)
     if not groups:
         raise ValueError(f"{root}: no image pairs found; name them X_A/X_B (or X-A/X-B, X_1/X_2), or put the "
                          "sources in subfolders A/ and B/")
