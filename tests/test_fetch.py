@@ -7,7 +7,9 @@ file at OWNER/REPO/COMMIT/PATH, as SMFUSE_DATA_MIRROR expects.
 import functools
 import hashlib
 import http.server
+import io
 import shutil
+import sys
 import threading
 from pathlib import Path
 
@@ -134,8 +136,13 @@ def test_an_unreachable_source_is_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SMFUSE_DATA", str(tmp_path / "d"))
     assert main(["data", "fetch", "lytro", "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "lytro/" in err[0] and "download from http://127.0.0.1:9/" in err[0]
-    assert not any(p.is_file() for p in (tmp_path / "d").rglob("*"))
+    first = fetch.set_files("lytro")[0]
+    url = "http://127.0.0.1:9/" + _mirror_path(first)  # the whole address, not cut
+    assert err == [f"smfuse: error: {first.file}: download from {url} failed (Connection refused); nothing was kept: "
+                   f"the mirror SMFUSE_DATA_MIRROR=http://127.0.0.1:9 failed: check that it is up and holds "
+                   "OWNER/REPO/COMMIT/PATH (`smfuse data mirror DIR` lays one out), or unset SMFUSE_DATA_MIRROR to "
+                   "fetch from the original source"]
+    assert not (tmp_path / "d").exists(), "nothing kept: not even the folders the fetch made"
 
 
 def test_unknown_set_and_list(tmp_path, monkeypatch, capsys):
@@ -166,3 +173,101 @@ def test_the_peers_set_is_fetched_where_the_peer_methods_look(peers_mirror, tmp_
     assert fetch.set_status("peers", dest)["state"] == "present"
     for name in ("mffgan", "mffgan_mfiwhu", "u2fusion", "sesf", "ifcnn"):
         assert get_method(name).why_unavailable() is None, name
+
+
+
+# ----------------------------------------------------------------------------- mirrors on disk, failures, progress
+
+def test_without_a_mirror_a_failure_advises_one_and_names_the_http_status():
+    import requests
+
+    assert fetch._advice("") == ("check the connection, or set SMFUSE_DATA_MIRROR to a mirror of the sources "
+                                 "(see `smfuse data mirror`)")
+    assert "unset SMFUSE_DATA_MIRROR" in fetch._advice("http://m") and "set SMFUSE_DATA_MIRROR to a mirror" not in \
+        fetch._advice("http://m")
+    resp = requests.Response()
+    resp.status_code, resp.reason = 404, "Not Found"
+    assert fetch._reason(requests.exceptions.HTTPError("404 Client Error: Not Found for url: x", response=resp)) == \
+        "HTTP 404 Not Found"
+    assert fetch._reason(requests.exceptions.ReadTimeout("read timed out")) == "timed out"
+
+
+def test_smfuse_data_mirror_serves_an_offline_fetch(source, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv(fetch.MIRROR_ENV, raising=False)
+    m = tmp_path / "mirror"
+    assert main(["data", "mirror", str(m), "grayscale"]) == 0
+    out = capsys.readouterr().out
+    downloads = [e for e in fetch.set_files("grayscale") if e.how == "download"]
+    assert out.startswith(f"mirror: {len(downloads)} files") and f"SMFUSE_DATA_MIRROR={m.resolve().as_uri()}" in out
+    assert sorted(str(p.relative_to(m)) for p in m.rglob("*") if p.is_file()) == sorted(_mirror_path(e)
+                                                                                          for e in downloads)
+    for spelling in (m.resolve().as_uri(), str(m)):  # a file URL, or the plain path
+        dest = tmp_path / f"d{len(spelling)}"
+        monkeypatch.setenv(fetch.MIRROR_ENV, spelling)
+        monkeypatch.setenv("SMFUSE_DATA", str(dest))
+        assert main(["data", "fetch", "grayscale", "--quiet"]) == 0
+        assert all(_sha(dest / e.file) == e.sha256 for e in fetch.set_files("grayscale"))
+    capsys.readouterr()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SMFUSE_DATA", str(tmp_path / "empty"))
+        assert main(["data", "mirror", str(tmp_path / "m2")]) == 2
+    assert capsys.readouterr().err.startswith("smfuse: error: no set is complete in the data folder")
+
+
+def test_a_failed_fetch_from_a_mirror_folder_keeps_what_it_verified_and_no_empty_folder(source, tmp_path, monkeypatch,
+                                                                                       capsys):
+    m = tmp_path / "mirror"
+    fetch.make_mirror(m, "grayscale", root=source)
+    gone = next(e for e in fetch.set_files("grayscale") if e.file.endswith("g_05_1.tif"))
+    (m / _mirror_path(gone)).unlink()
+    dest = tmp_path / "d"
+    (dest / "mine").mkdir(parents=True)  # a data folder in use: what it holds stays
+    monkeypatch.setenv(fetch.MIRROR_ENV, m.resolve().as_uri())
+    monkeypatch.setenv("SMFUSE_DATA", str(dest))
+    assert main(["data", "fetch", "grayscale", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"smfuse: error: {gone.file}: {m.resolve().as_uri()}/{_mirror_path(gone)} is not in the mirror; "
+                   f"nothing was kept: the mirror SMFUSE_DATA_MIRROR={m.resolve().as_uri()} failed: check that it is "
+                   "up and holds OWNER/REPO/COMMIT/PATH (`smfuse data mirror DIR` lays one out), or unset "
+                   "SMFUSE_DATA_MIRROR to fetch from the original source"]
+    assert (dest / "grayscale" / "g_04_2.tif").is_file() and not (dest / gone.file).exists()
+    assert main(["data", "fetch", "lytro", "--quiet"]) == 2  # its first file fails: its folder goes too
+    capsys.readouterr()
+    assert sorted(p.name for p in dest.iterdir()) == ["grayscale", "mine"]
+
+
+def test_data_list_counts_only_the_files_a_fetch_brings(tmp_path, monkeypatch, capsys):
+    """A fresh clone's data folder holds the tracked tables only: every set is missing, none partial."""
+    for e in fetch.registry():
+        if e.how == "transcribed":
+            (tmp_path / e.file).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / e.file).write_bytes((fetch.REPO_ROOT / "data" / e.file).read_bytes())
+    monkeypatch.setenv("SMFUSE_DATA", str(tmp_path))
+    assert main(["data", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "partial" not in out
+    for name in ("grayscale", "authors", "reference"):
+        fetched = [e for e in fetch.set_files(name) if e.how != "transcribed"]
+        assert len(fetched) < len(fetch.set_files(name))
+        assert f"{name:<11} missing     0/{len(fetched):<4}" in out
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_one_progress_bar_per_set_on_a_terminal_and_none_in_a_log(source, tmp_path, monkeypatch):
+    m = tmp_path / "mirror"
+    fetch.make_mirror(m, "grayscale", root=source)
+    monkeypatch.setenv(fetch.MIRROR_ENV, str(m))
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    fetch.fetch("grayscale", root=tmp_path / "d1", progress=True, log=lambda s: None)
+    lines = term.getvalue().split("\n")
+    assert len(lines) == 2 and lines[1] == "" and lines[0].count("grayscale:") >= 1, lines  # one bar, redrawn in place
+    assert "100%" in lines[0].split("\r")[-1]
+    log = io.StringIO()  # not a terminal: redraws would read as repeated bars
+    monkeypatch.setattr(sys, "stderr", log)
+    fetch.fetch("grayscale", root=tmp_path / "d2", progress=True, log=lambda s: None)
+    assert log.getvalue() == ""

@@ -36,7 +36,10 @@ Environment:
     :func:`smfuse.data.sets.data_root`.
 ``SMFUSE_DATA_MIRROR=BASE``
     Download every file from ``BASE/OWNER/REPO/COMMIT/PATH`` instead of the GitHub
-    raw-file host (a mirror of the sources, or a local server in the tests).
+    raw-file host: an HTTP(S) server that mirrors the sources, or a folder on this machine
+    (``file:///path/to/mirror``, or the plain path). ``smfuse data mirror DIR``
+    (:func:`make_mirror`) lays out the sets of a data folder that way, so that a copy made
+    on a connected machine serves an offline one; files are still checked by sha256.
 
 Three kinds of registry rows (column ``how``): ``download`` (the bytes of the URL);
 ``png:FILE`` (a lossless PNG re-encoding of the downloaded TIFF ``FILE``, checked to be
@@ -53,7 +56,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SETS", "Entry", "FetchError", "registry", "set_files", "set_status", "fetch", "file_url",
+__all__ = ["SETS", "Entry", "FetchError", "registry", "set_files", "set_status", "fetch", "file_url", "make_mirror",
            "data_folder", "REGISTRY", "MIRROR_ENV", "DATA_ENV", "GITHUB_RAW"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -144,32 +147,51 @@ def set_files(name: str) -> list[Entry]:
     return [e for e in registry() if e.set == name]
 
 
-def file_url(entry: Entry, mirror: str | None = None) -> str:
-    """Where ``entry`` is downloaded from: its URL, or the same path under ``mirror``.
+def _mirror(mirror: str | None = None) -> str:
+    """The mirror in use: ``mirror``, else ``$SMFUSE_DATA_MIRROR``; ``""`` for none. A plain path becomes a file URL."""
+    mirror = os.environ.get(MIRROR_ENV, "") if mirror is None else mirror
+    if mirror and "://" not in mirror:
+        mirror = Path(mirror).expanduser().resolve().as_uri()
+    return mirror
 
-    ``mirror`` defaults to ``$SMFUSE_DATA_MIRROR``; a mirror holds ``OWNER/REPO/COMMIT/PATH``.
-    """
-    mirror = os.environ.get(MIRROR_ENV) if mirror is None else mirror
-    if not mirror or not entry.url:
-        return entry.url
+
+def mirror_path(entry: Entry) -> str:
+    """``OWNER/REPO/COMMIT/PATH`` of a downloaded file: where a mirror holds it."""
     prefix = GITHUB_RAW + "/"
     if not entry.url.startswith(prefix):
         raise FetchError(f"{entry.file}: URL {entry.url} is not a GitHub raw-file URL; it cannot be mirrored")
-    return mirror.rstrip("/") + "/" + entry.url[len(prefix):]
+    return entry.url[len(prefix):]
+
+
+def file_url(entry: Entry, mirror: str | None = None) -> str:
+    """Where ``entry`` is downloaded from: its URL, or the same path under ``mirror``.
+
+    ``mirror`` defaults to ``$SMFUSE_DATA_MIRROR``; a mirror holds ``OWNER/REPO/COMMIT/PATH``
+    under an ``http(s)://`` or ``file://`` base, or under a plain folder path.
+    """
+    mirror = _mirror(mirror)
+    if not mirror or not entry.url:
+        return entry.url
+    return mirror.rstrip("/") + "/" + mirror_path(entry)
 
 
 def set_status(name: str, root: str | os.PathLike | None = None) -> dict:
-    """What of set ``name`` is in the data folder (file existence and size; no hashing).
+    """What of set ``name`` has been fetched into the data folder (file existence and size; no hashing).
+
+    Only the files a fetch brings count (downloaded, or made from a download); the small
+    transcribed tables are tracked in the repository's ``data/`` folder and copied by
+    :func:`fetch`, so on a fresh clone, whose data folder is that ``data/``, every set
+    reads ``missing``, not ``partial``.
 
     Returns
     -------
     dict
-        ``files`` (in the registry), ``present`` (files there with the registry's size),
-        ``bytes`` (the set's total), ``missing`` (list of file paths), ``state``
-        (``present``, ``partial`` or ``missing``).
+        ``files`` (to fetch, in the registry), ``present`` (files there with the
+        registry's size), ``bytes`` (their total), ``missing`` (list of file paths),
+        ``state`` (``present``, ``partial`` or ``missing``).
     """
     base = Path(root) if root is not None else data_folder()
-    entries = set_files(name)
+    entries = [e for e in set_files(name) if e.how != "transcribed"]
     missing = []
     for e in entries:
         p = base / e.file
@@ -194,24 +216,75 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _download(entry: Entry, dest: Path, url: str) -> None:
+def _reason(exc: BaseException) -> str:
+    """What went wrong with a download, in a few words (no retry counts, no object dumps)."""
+    import re
+
+    import requests
+
+    if isinstance(exc, requests.exceptions.HTTPError) and exc.response is not None:
+        return f"HTTP {exc.response.status_code} {exc.response.reason}".strip()
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timed out"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        found = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(exc))
+        return found.group(1).strip() if found else "could not connect"
+    return type(exc).__name__
+
+
+def _advice(mirror: str) -> str:
+    if mirror:
+        return (f"the mirror {MIRROR_ENV}={mirror} failed: check that it is up and holds OWNER/REPO/COMMIT/PATH "
+                f"(`smfuse data mirror DIR` lays one out), or unset {MIRROR_ENV} to fetch from the original source")
+    return f"check the connection, or set {MIRROR_ENV} to a mirror of the sources (see `smfuse data mirror`)"
+
+
+def _download(entry: Entry, dest: Path, url: str, mirror: str = "") -> None:
+    """Download ``url`` to ``dest`` (a temporary file beside it, moved in place once its sha256 matches)."""
     import pooch
     import requests
 
+    where = f"the mirror {mirror}" if mirror else "the source"
     try:
-        pooch.retrieve(url, known_hash=f"sha256:{entry.sha256}", fname=dest.name, path=dest.parent,
-                       progressbar=False)
+        if url.startswith("file://"):
+            _copy_local(entry, dest, url, mirror)
+        else:
+            pooch.retrieve(url, known_hash=f"sha256:{entry.sha256}", fname=dest.name, path=dest.parent,
+                           progressbar=False)
+    except FetchError:
+        raise
     except ValueError as exc:  # pooch: the downloaded file's hash does not match (and was deleted)
         import re
 
         got = re.search(r"but got ([0-9a-fA-F]{64})", str(exc))
         raise FetchError(f"{entry.file}: sha256 of the download is {got.group(1) if got else '?'}, the registry "
-                         f"says {entry.sha256} (from {url}); the file was not kept: the source or mirror "
-                         "serves other bytes") from None
+                         f"says {entry.sha256} (from {url}); the file was not kept: {where} serves other "
+                         "bytes than the pinned original") from None
     except requests.exceptions.RequestException as exc:
-        raise FetchError(f"{entry.file}: download from {url} failed ({type(exc).__name__}: "
-                         f"{' '.join(str(exc).split())[:160]}); nothing was kept: check the connection, "
-                         f"or set {MIRROR_ENV} to a mirror") from None
+        raise FetchError(f"{entry.file}: download from {url} failed ({_reason(exc)}); nothing was kept: "
+                         f"{_advice(mirror)}") from None
+
+
+def _copy_local(entry: Entry, dest: Path, url: str, mirror: str) -> None:
+    """A ``file://`` download: copy, check the sha256, move into place."""
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    src = Path(url2pathname(urlparse(url).path))
+    if not src.is_file():
+        raise FetchError(f"{entry.file}: {url} is not in the mirror; nothing was kept: {_advice(mirror)}")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.part")
+    try:
+        shutil.copyfile(src, tmp)
+        got = _sha256(tmp)
+        if got != entry.sha256:
+            raise FetchError(f"{entry.file}: sha256 of the download is {got}, the registry says {entry.sha256} "
+                             f"(from {url}); the file was not kept: the mirror {mirror} serves other bytes "
+                             "than the pinned original")
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _derive_png(entry: Entry, dest: Path, base: Path) -> None:
@@ -272,7 +345,7 @@ def fetch(names, *, root: str | os.PathLike | None = None, progress: bool = True
     root : path, optional
         The data folder (default :func:`data_folder`); created if needed.
     progress : bool
-        Show a progress bar (bytes of the files still to fetch).
+        Show a progress bar per set (bytes of the files still to fetch), on a terminal.
     log : callable
         Receives one line per set.
 
@@ -286,8 +359,10 @@ def fetch(names, *, root: str | os.PathLike | None = None, progress: bool = True
     ------
     FetchError
         At the first file that cannot be downloaded or does not match its sha256 (the
-        message names the file, and both checksums); files verified before it are kept,
-        the failing one is not, and a rerun continues from there.
+        message names the file, the whole address it came from, and both checksums or
+        the reason; a mirror that failed is named as such); files verified before it are
+        kept, the failing one is not, nor any folder this call made that is left empty,
+        and a rerun continues from there.
     """
     import logging
     import time
@@ -296,6 +371,8 @@ def fetch(names, *, root: str | os.PathLike | None = None, progress: bool = True
 
     sets = _check_names(names)
     base = Path(root) if root is not None else data_folder()
+    mirror = _mirror()
+    made = _new_folders(base, base)
     try:
         base.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -309,18 +386,24 @@ def fetch(names, *, root: str | os.PathLike | None = None, progress: bool = True
         todo = [e for e in entries if not _have(e, base / e.file)]
         t0 = time.perf_counter()
         done_bytes = 0
+        # one bar per set, on a terminal only (disable=None): in a log its redraws read as repeated bars
         with tqdm(total=sum(e.bytes for e in todo), unit="B", unit_scale=True, desc=name,
-                  disable=not progress or not todo) as bar:
+                  disable=None if progress and todo else True) as bar:
             for e in todo:
                 dest = base / e.file
-                if e.how == "download":
-                    _download(e, dest, file_url(e))
-                elif e.how.startswith("png:"):
-                    _derive_png(e, dest, base)
-                elif e.how == "transcribed":
-                    _copy_transcribed(e, dest)
-                else:
-                    raise FetchError(f"{e.file}: unknown registry kind {e.how!r}")
+                made += _new_folders(dest.parent, base)
+                try:
+                    if e.how == "download":
+                        _download(e, dest, file_url(e, mirror), mirror)
+                    elif e.how.startswith("png:"):
+                        _derive_png(e, dest, base)
+                    elif e.how == "transcribed":
+                        _copy_transcribed(e, dest)
+                    else:
+                        raise FetchError(f"{e.file}: unknown registry kind {e.how!r}")
+                except BaseException:
+                    _remove_empty(made)  # "nothing was kept": no empty folder either
+                    raise
                 done_bytes += e.bytes
                 bar.update(e.bytes)
         seconds = time.perf_counter() - t0
@@ -329,6 +412,86 @@ def fetch(names, *, root: str | os.PathLike | None = None, progress: bool = True
         log(f"{name}: {len(entries)} files, {_size(sum(e.bytes for e in entries))} in {base / name_folder(name)}; "
             f"fetched {len(todo)} ({_size(done_bytes)}, {seconds:.1f} s), {len(entries) - len(todo)} already there")
     return report
+
+
+def _new_folders(folder: Path, base: Path) -> list[Path]:
+    """``folder`` and its parents up to ``base`` (included) that do not exist yet, deepest first."""
+    out = []
+    for d in (folder, *folder.parents):
+        if d.exists():
+            break
+        out.append(d)
+        if d == base:
+            break
+    return out
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders this fetch made that are still empty, deepest first."""
+    for d in sorted(set(folders), key=lambda d: len(d.parts), reverse=True):
+        try:
+            d.rmdir()
+        except OSError:  # not empty (files verified before the failure are kept), or gone
+            pass
+
+
+def make_mirror(folder: str | os.PathLike, names=None, *, root: str | os.PathLike | None = None) -> dict:
+    """Lay out the downloaded files of a data folder as a mirror: ``FOLDER/OWNER/REPO/COMMIT/PATH``.
+
+    A data folder filled on a connected machine thus serves machines without a
+    connection: copy ``FOLDER`` there and fetch with ``SMFUSE_DATA_MIRROR=file:///FOLDER``
+    (every file is still checked against the registry's sha256). Only downloaded files are
+    copied: the PNG re-encodings and the transcribed tables are made by :func:`fetch`
+    itself.
+
+    Parameters
+    ----------
+    folder : path
+        Where to write the mirror (created if needed; files already there with the right
+        size are kept).
+    names : str or list of str, optional
+        Sets of :data:`SETS` or ``"all"``; default: every set whose downloads are all in
+        the data folder.
+    root : path, optional
+        The data folder to copy from (default :func:`data_folder`).
+
+    Returns
+    -------
+    dict
+        ``files`` and ``bytes`` copied or already there, ``sets`` (names), ``folder``
+        and ``url`` (the ``file://`` URL to give ``SMFUSE_DATA_MIRROR``).
+
+    Raises
+    ------
+    FetchError
+        If a named set has files missing in the data folder (fetch it first), or no set
+        is complete.
+    """
+    base = Path(root) if root is not None else data_folder()
+    out = Path(folder).expanduser()
+    chosen = _check_names(names) if names else [n for n in SETS if set_status(n, base)["state"] == "present"]
+    if not chosen:
+        raise FetchError(f"no set is complete in the data folder {base}; fetch one first "
+                         "(smfuse data fetch NAME), or set SMFUSE_DATA to the folder that holds them")
+    entries = [e for n in chosen for e in set_files(n) if e.how == "download"]
+    missing = [e.file for e in entries if not (base / e.file).is_file()]
+    if missing:
+        raise FetchError(f"{len(missing)} files of {', '.join(chosen)} are not in the data folder {base} (first: "
+                         f"{missing[0]}); fetch them first: smfuse data fetch {' '.join(chosen)}")
+    total = 0
+    for e in entries:
+        dst = out / mirror_path(e)
+        if not (dst.is_file() and dst.stat().st_size == e.bytes):
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dst.with_name(f".{dst.name}.part")
+            try:
+                shutil.copyfile(base / e.file, tmp)
+                os.replace(tmp, dst)
+            finally:
+                tmp.unlink(missing_ok=True)
+        total += e.bytes
+    return {"files": len(entries), "bytes": total, "sets": chosen, "folder": out,
+            "url": out.resolve().as_uri()}
 
 
 def name_folder(name: str) -> str:
