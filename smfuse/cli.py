@@ -6,7 +6,7 @@
     smfuse initial-mask A B -o MASK [--data-range W]
     smfuse metrics A B FUSED [--json] [--data-range W]
     smfuse evaluate --dataset lytro (--method NAME | --folder DIR) [-o CSV]
-    smfuse train [--config quick|full|fast] --out DIR [--resume] [--set KEY=VALUE ...]
+    smfuse train [--config NAME] --out DIR [--resume] [--set KEY=VALUE ...]
         (data-parallel, the CPU threads split between the processes: a configuration with
         processes > 1, as ``fast``, starts them itself; or ``torchrun --nproc_per_node=N
         -m smfuse.cli train ...``; see smfuse.runtime.distributed)
@@ -15,6 +15,7 @@
         [--refresh-results]   (the full profile verifies the run against results/: exit 0/1/3)
     smfuse data list
     smfuse data fetch NAME ... | all
+    smfuse data mirror DIR [NAME ... | all]   (a folder laid out as SMFUSE_DATA_MIRROR expects)
     smfuse site -o DIR          (the committed notebooks and results as a static site)
     smfuse course -o DIR        (student copies of the notebooks: solution cells removed)
 
@@ -22,7 +23,9 @@
 
 Every error is one line on stderr (``smfuse: error: ...``) with exit status 2 and no
 output file left behind; outputs that would overwrite a source (the same path, a
-symlink or a hard link to it), or each other, are refused before any work.
+symlink or a hard link to it), or each other, are refused before any work, and so are
+two sources that name one image (``fuse``, ``initial-mask``); an output folder that is a
+file is refused by name.
 """
 
 from __future__ import annotations
@@ -65,6 +68,18 @@ def _check_out(path: str, what: str) -> Path:
     return p
 
 
+def _check_folder(path: str, option: str, purpose: str) -> Path:
+    """Refuse an output folder that is a file, or lies under one, by name (before any work)."""
+    p = Path(path).expanduser()
+    for q in (p, *p.parents):
+        if q.exists():
+            if not q.is_dir():
+                where = "is a file" if q == p else f"lies under {q}, which is a file"
+                raise CLIError(f"{option} {p} {where}; give a folder {purpose}")
+            break
+    return p
+
+
 def _sources(args) -> dict:
     srcs = {"the first source": args.a, "the second source": args.b}
     if getattr(args, "fused", None):
@@ -76,10 +91,10 @@ def _sources(args) -> dict:
 
 
 def _read_pair(a: str, b: str, data_range: float | None = None):
-    from smfuse.io import check_pair, read_image
+    """Read and check two sources (``fuse`` and ``initial-mask`` refuse one image given twice before this)."""
+    from smfuse.io import source_pair
 
-    ia, ib = read_image(a), read_image(b)
-    return check_pair(ia, ib, names=(a, b), data_range=data_range, option=_RANGE_OPTION)
+    return source_pair(a, b, data_range=data_range, option=_RANGE_OPTION, distinct=False)
 
 
 def _write_all(items: list[tuple[Path, object]]) -> None:
@@ -113,6 +128,9 @@ def cmd_fuse(args) -> int:
     from smfuse.io import refuse_clobber
     from smfuse.runtime.weights import load_model
 
+    from smfuse.io import refuse_same_source
+
+    refuse_same_source(args.a, args.b)
     out = _check_out(args.output, "-o")
     mask_out = _check_out(args.mask_out, "--mask-out") if args.mask_out else None
     refuse_clobber({"-o": out, "--mask-out": mask_out}, _sources(args))
@@ -131,15 +149,15 @@ def cmd_initial_mask(args) -> int:
     import numpy as np
 
     from smfuse.method.guided_block import initial_mask
-    from smfuse.io import gray_unit, refuse_clobber
+    from smfuse.io import refuse_clobber, refuse_same_source
 
+    refuse_same_source(args.a, args.b)
     out = _check_out(args.output, "-o")
     refuse_clobber({"-o": out}, _sources(args))
     a, b = _read_pair(args.a, args.b, args.data_range)
-    g1 = gray_unit(a, role="the first source", data_range=args.data_range, option=_RANGE_OPTION)
-    g2 = gray_unit(b, role="the second source", data_range=args.data_range, option=_RANGE_OPTION)
-    mi = initial_mask(g1, g2, r=args.r, eps=args.eps, blur_size=args.blur)
-    _write_all([(out, (mi * 255).astype(np.uint8))])
+    # colour, 16-bit and float sources as fusion takes them, made grey the same way
+    mi = initial_mask(a, b, r=args.r, eps=args.eps, blur_size=args.blur, data_range=args.data_range)
+    _write_all([(out, np.where(mi, np.uint8(255), np.uint8(0)))])
     return 0
 
 
@@ -186,6 +204,7 @@ def cmd_train(args) -> int:
     from smfuse.runtime import distributed
     from smfuse.runtime.train import get_config, parse_overrides, train
 
+    _check_folder(args.out, "--out", "for the run (it holds log.csv and the checkpoints)")
     overrides = parse_overrides(args.set or [])
     cfg = get_config(args.config, **overrides)  # checked before any process group or data
     if distributed.is_launched():  # one process of several, started by torchrun
@@ -218,6 +237,9 @@ def cmd_train(args) -> int:
 def cmd_study(args) -> int:
     from smfuse.reproduce.study import run_study
 
+    _check_folder(args.work, "--work", "for the checkpoints of runs in progress")
+    _check_folder(args.results, "--results", "for the finished runs")
+
     run_study(arms=args.arms, seeds=args.seeds, jobs=args.jobs, threads=args.threads, work=args.work,
               results=args.results)
     return 0
@@ -225,6 +247,9 @@ def cmd_study(args) -> int:
 
 def cmd_reproduce(args) -> int:
     from smfuse.reproduce.run import run_from_options
+
+    if args.out:
+        _check_folder(args.out, "--out", "for the results")
 
     return run_from_options(profile=args.profile, out=args.out, only=args.only, param=args.param, grid=args.grid,
                             no_fetch=args.no_fetch, refresh=args.refresh_results)
@@ -243,6 +268,12 @@ def cmd_data(args) -> int:
             print(f"{name:<11} {state:<8} {st['present']:>4}/{st['files']:<4} {fetch._size(st['bytes']):>9}  "
                   f"{fetch.name_folder(name)}/")
         print("fetch with: smfuse data fetch NAME ... | all")
+        return 0
+    if args.action == "mirror":
+        _check_folder(args.folder, "mirror folder", "to lay the mirror out in")
+        rep = fetch.make_mirror(args.folder, args.names or None)
+        print(f"mirror: {rep['files']} files ({fetch._size(rep['bytes'])}) in {rep['folder']}; fetch from it with "
+              f"{fetch.MIRROR_ENV}={rep['url']} smfuse data fetch NAME ... | all")
         return 0
     fetch.fetch(args.names, progress=not args.quiet)
     return 0
@@ -267,6 +298,8 @@ def _data_range_arg(p: argparse.ArgumentParser) -> None:
 def cmd_site(args) -> int:
     from smfuse.reproduce.site import build_site
 
+    _check_folder(args.output, "-o", "for the site")
+
     b = build_site(args.output, root=args.root)
     print(f"site: {len(b.pages)} pages ({len(b.notebooks)} notebooks), {b.images} images, "
           f"built in {b.seconds:.1f} s: {b.out_dir / 'index.html'}")
@@ -276,10 +309,34 @@ def cmd_site(args) -> int:
 def cmd_course(args) -> int:
     from smfuse.reproduce.course import write_course
 
+    _check_folder(args.output, "-o", "for the student notebooks")
+
     c = write_course(args.output, notebooks_dir=args.notebooks)
     print(f"course: {len(c.notebooks)} student notebooks, {c.exercises} exercises, "
           f"{c.solutions_removed} solution cells removed: {c.out_dir}")
     return 0
+
+
+class _LazyHelp(argparse.HelpFormatter):
+    """Help that names the training configurations, read from their table only when help is shown.
+
+    (Importing the table loads torch, which every other command would then wait for.)
+    """
+
+    def _expand_help(self, action):
+        if action.help and "%(configs)s" in action.help:
+            from smfuse.runtime.train import CONFIGS
+
+            action = argparse.Action(action.option_strings, action.dest, default=action.default,
+                                     help=action.help.replace("%(configs)s", ", ".join(CONFIGS)))
+        return super()._expand_help(action)
+
+
+def _message(exc: BaseException) -> str:
+    """One line for the user: an OSError as "what: file", without its errno number."""
+    if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror}" + (f" (and {exc.filename2})" if exc.filename2 else "")
+    return " ".join(str(exc).split("\n"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -337,10 +394,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(func=cmd_evaluate)
 
-    t = sub.add_parser("train", help="self-supervised training")
-    t.add_argument("--config", default="full", help="quick, full, fast or authors (train on your own pairs: "
-                                                     "--set dataset=FOLDER)")
-    t.add_argument("--out", required=True, help="run folder (log.csv, checkpoints)")
+    t = sub.add_parser("train", help="self-supervised training", formatter_class=_LazyHelp)
+    t.add_argument("--config", default="full", metavar="NAME",
+                   help="a configuration of smfuse.runtime.train.CONFIGS: %(configs)s (default full; "
+                        "train on your own pairs: --set dataset=FOLDER)")
+    t.add_argument("--out", required=True, metavar="DIR", help="run folder (log.csv, checkpoints)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint.pt")
     t.add_argument("--overwrite", action="store_true", help="start over in an --out that already holds a run")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a TrainConfig field")
@@ -383,7 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("data", help="list or fetch the real data sets (pinned sources, sha256-checked)")
     dsub = d.add_subparsers(dest="action", required=True, metavar="ACTION",
-                            help="list (what is present) or fetch (download and verify)")
+                            help="list (what is present), fetch (download and verify) or mirror (lay the "
+                                 "present sets out for an offline machine)")
     dl = dsub.add_parser("list", help="each set: present / partial / missing, and its size")
     dl.set_defaults(func=cmd_data)
     df = dsub.add_parser("fetch", help="download sets into the data folder ($SMFUSE_DATA, default data/)")
@@ -391,6 +450,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                              "mfifb, peers, or all")
     df.add_argument("--quiet", action="store_true", help="no progress bar")
     df.set_defaults(func=cmd_data)
+    dm = dsub.add_parser("mirror", help="lay the sets of the data folder out as a mirror (OWNER/REPO/COMMIT/PATH), "
+                                        "to fetch from offline with SMFUSE_DATA_MIRROR=file:///DIR")
+    dm.add_argument("folder", metavar="DIR", help="folder to write the mirror into (created if needed)")
+    dm.add_argument("names", nargs="*", metavar="NAME", help="sets to copy (default: all that are present)")
+    dm.set_defaults(func=cmd_data)
     w = sub.add_parser("site", help="render the committed notebooks and results into a static site")
     w.add_argument("-o", "--output", required=True, help="folder for the site (new, empty, or an earlier site)")
     w.add_argument("--root", help="checkout to render (default: the one holding this package)")
@@ -412,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (CLIError, ValueError, OSError) as exc:
-        print(f"smfuse: error: {exc}", file=sys.stderr)
+        print(f"smfuse: error: {_message(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("smfuse: interrupted", file=sys.stderr)

@@ -186,7 +186,7 @@ def test_evaluate_and_train_on_a_folder_of_pairs(own_pairs, tmp_path, capsys):
     assert (run / "final.pt").is_file() and "trained 2 steps" in capsys.readouterr().out
     (own_pairs / "mffw_02_B.png").unlink()
     assert main(["evaluate", "--dataset", str(own_pairs), "--method", "average", "--quiet"]) == 2
-    assert "without their partner source: mffw_02_A.png" in capsys.readouterr().err
+    assert "1 without their partner source (mffw_02_A.png:" in capsys.readouterr().err
 # ----------------------------------------------------------------------------- outputs never destroy inputs
 
 def _snapshot(*paths):
@@ -379,13 +379,128 @@ def test_metrics_names_the_fused_image(files, tmp_path, capsys):
 def test_fuse_shows_progress_over_tiles_unless_quiet(files, tmp_path):
     import os
 
-    big = tmp_path / "big.png"
+    big, big_b = tmp_path / "big.png", tmp_path / "big_b.png"
     write_image(big, np.tile(read_image(files / "a.png"), (3, 3, 1)))  # 192 x 192: 9 tiles of 64
+    write_image(big_b, np.tile(read_image(files / "b.png"), (3, 3, 1)))
     env = {k: v for k, v in os.environ.items() if k != "TQDM_DISABLE"}
-    base = [sys.executable, "-m", "smfuse", "fuse", str(big), str(big), "--tile", "64", "--weights", str(files / "w.pt")]
+    base = [sys.executable, "-m", "smfuse", "fuse", str(big), str(big_b), "--tile", "64", "--weights",
+            str(files / "w.pt")]
     loud = subprocess.run(base + ["-o", str(tmp_path / "f1.png")], capture_output=True, text=True, env=env)
     quiet = subprocess.run(base + ["-o", str(tmp_path / "f2.png"), "--quiet"], capture_output=True, text=True, env=env)
     assert loud.returncode == 0 and quiet.returncode == 0
     assert "fusing:" in loud.stderr and "/9 [" in loud.stderr and "tile/s" in loud.stderr
     assert quiet.stderr == ""
     np.testing.assert_array_equal(read_image(tmp_path / "f1.png"), read_image(tmp_path / "f2.png"))
+
+
+# ----------------------------------------------------------------------------- photos as cameras write them
+
+def test_a_pair_with_one_source_stored_sideways_fuses_upright(files, tmp_path, capsys):
+    from PIL import Image
+
+    a, b = read_image(files / "a.png"), read_image(files / "b.png")
+    a, b = a[:, :48], b[:, :48]  # 64 x 48: a turn shows in the shape
+    ex = Image.Exif()
+    ex[0x0112] = 6  # stored turned 90 degrees anticlockwise; the tag turns it back
+    Image.fromarray(a).rotate(90, expand=True).save(tmp_path / "a.png", exif=ex)
+    write_image(tmp_path / "b.png", b)
+    out = tmp_path / "f.jpg"
+    assert main(["fuse", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(out), "--mask-out",
+                 str(tmp_path / "m.png"), "--weights", str(files / "w.pt"), "--quiet"]) == 0
+    with Image.open(out) as im:
+        assert im.size == (48, 64) and 0x0112 not in im.getexif()  # upright, and no tag to turn it again
+    m = read_image(tmp_path / "m.png") == 255
+    from smfuse.runtime.inference import fuse
+
+    np.testing.assert_array_equal(m, fuse(a, b, str(files / "w.pt")).mask)
+
+
+def test_a_grey_alpha_pair_fuses_to_a_grey_image(files, tmp_path):
+    from PIL import Image
+
+    for s in "ab":
+        g = read_image(files / "grey.png") if s == "a" else to_gray(read_image(files / "b.png"))
+        g = g if g.dtype == np.uint8 else np.round(g * 255).astype(np.uint8)
+        Image.fromarray(np.dstack([g, np.full_like(g, 255)]), "LA").save(tmp_path / f"{s}.png")
+    out = tmp_path / "f.png"
+    assert main(["fuse", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(out), "--weights",
+                 str(files / "w.pt"), "--quiet"]) == 0
+    with Image.open(out) as im:
+        assert im.mode == "L"
+    assert read_image(out).shape == (64, 64)
+
+
+@pytest.mark.parametrize("command", ["fuse", "initial-mask"])
+@pytest.mark.parametrize("second,how", [("a.png", "one file \\(the same path\\)"),
+                                        ("soft.png", "one file \\(links to one file\\)"),
+                                        ("hard.png", "one file \\(links to one file\\)"),
+                                        ("copy.png", "copies of one image \\(identical bytes\\)")])
+def test_one_image_as_both_sources_is_refused_in_one_line(files, tmp_path, capsys, command, second, how):
+    import os
+    import re
+
+    src = tmp_path / "a.png"
+    src.write_bytes((files / "a.png").read_bytes())
+    os.symlink(src, tmp_path / "soft.png")
+    os.link(src, tmp_path / "hard.png")
+    (tmp_path / "copy.png").write_bytes(src.read_bytes())
+    argv = [command, str(src), str(tmp_path / second), "-o", str(tmp_path / "out.png")]
+    line = _err(capsys, argv + (["--weights", str(files / "w.pt")] if command == "fuse" else []))
+    assert re.fullmatch(rf"smfuse: error: the first source \S+a.png and the second source \S+{second} are {how}; "
+                        "give two images of one scene focused at different depths", line), line
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_the_initial_mask_of_a_colour_or_16_bit_pair_is_the_one_fusion_would_use(files, tmp_path):
+    from smfuse.io import gray_unit
+
+    a, b = read_image(files / "a.png"), read_image(files / "b.png")
+    want = initial_mask(gray_unit(a), gray_unit(b))
+    assert main(["initial-mask", str(files / "a.png"), str(files / "b.png"), "-o", str(tmp_path / "m8.png")]) == 0
+    np.testing.assert_array_equal(read_image(tmp_path / "m8.png") == 255, want)
+    a16, b16 = a.astype(np.uint16) * 257, b.astype(np.uint16) * 257
+    write_image(tmp_path / "a16.tif", a16)
+    write_image(tmp_path / "b16.tif", b16)
+    assert main(["initial-mask", str(tmp_path / "a16.tif"), str(tmp_path / "b16.tif"), "-o",
+                 str(tmp_path / "m16.png")]) == 0
+    np.testing.assert_array_equal(read_image(tmp_path / "m16.png") == 255, initial_mask(gray_unit(a16), gray_unit(b16)))
+
+
+# ----------------------------------------------------------------------------- folders named by option
+
+@pytest.mark.parametrize("argv,option", [
+    (["train", "--config", "quick", "--out", "{f}"], "--out"),
+    (["train", "--config", "quick", "--out", "{f}/run"], "--out"),
+    (["reproduce", "--out", "{f}"], "--out"),
+    (["site", "-o", "{f}"], "-o"),
+    (["course", "-o", "{f}"], "-o"),
+    (["study", "--work", "{f}"], "--work"),
+])
+def test_an_output_folder_that_is_a_file_is_refused_by_name(tmp_path, capsys, argv, option):
+    f = tmp_path / "afile"
+    f.write_text("x")
+    line = _err(capsys, [a.format(f=f) for a in argv])
+    path = argv[argv.index(option) + 1].format(f=f)
+    where = "is a file" if path == str(f) else f"lies under {f}, which is a file"
+    assert line.startswith(f"smfuse: error: {option} {path} {where}; give a folder "), line
+    assert "Errno" not in line and f.read_text() == "x"
+
+
+def test_train_help_lists_every_configuration(capsys):
+    from smfuse.runtime.train import CONFIGS
+
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--help"])
+    assert exc.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"a configuration of smfuse.runtime.train.CONFIGS: {', '.join(CONFIGS)} (default full;" in text
+    assert "plus" in CONFIGS
+
+
+def test_an_os_error_is_one_line_without_its_errno():
+    from smfuse.cli import _message
+
+    assert _message(FileExistsError(17, "File exists", "/x/run")) == "/x/run: File exists"
+    assert _message(OSError(18, "Invalid cross-device link", "/a", None, "/b")) == \
+        "/a: Invalid cross-device link (and /b)"
+    assert _message(ValueError("two\nlines")) == "two lines"
