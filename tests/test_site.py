@@ -1,5 +1,6 @@
 """The static site: pages, links, math, course cells left out, refusals (no browser; see test_site_browser.py)."""
 
+import html
 import re
 
 import pytest
@@ -21,7 +22,8 @@ def test_pages_written(demo):
     site = b.out_dir
     names = sorted(p.relative_to(site).as_posix() for p in b.pages)
     assert names == ["01-demo.html", "benchmarks.html", "differences.html", "index.html", "reference-using.html",
-                     "reference.html", "results/01-demo/curve.csv.html", "results/benchmarks.csv.html"]
+                     "reference.html", "results/01-demo/curve.csv.html", "results/benchmarks.csv.html",
+                     "verification.html"]
     assert b.pages[0] == site / "index.html"
     assert b.notebooks == ["01-demo"]
     # the figure output, the widget cell's static figure, and the thumbnail of results/01-demo/curve.png
@@ -92,6 +94,19 @@ def test_differences_and_benchmarks(demo):
     assert "<td>MP/s</td>" in bench and "<td>2</td>" in bench
 
 
+def test_verification_page(demo):
+    _, b = demo
+    page = (b.out_dir / "verification.html").read_text(encoding="utf-8")
+    text = re.sub(r"<[^>]+>", "", page)
+    assert "bash scripts/reproduce.sh --profile full" in text and "runs/<run>/REPRODUCTION.md" in html.unescape(text)
+    assert '<a href="verification.html" class=current>Verify</a>' in page
+    # the demo's one table, linked to its page, with the tolerance its columns are held to
+    row = re.search(r"<tr>\s*<td>01-demo</td>.*?</tr>", page, re.S).group(0)
+    assert 'href="results/01-demo/curve.csv.html"' in row
+    assert "1e-06 (absolute and relative): sigma, mean_S" in row
+    assert "<td>not compared (timing)</td>" in page  # the rules, with their reasons
+
+
 def test_summary_without_verdicts_says_so(tmp_path):
     root = make_checkout(tmp_path / "c")
     s = root / "results" / "SUMMARY.md"
@@ -132,7 +147,7 @@ def test_cli_site(demo, tmp_path, capsys):
     root, _ = demo
     assert main(["site", "-o", str(tmp_path / "s"), "--root", str(root)]) == 0
     out = capsys.readouterr().out
-    assert re.match(r"site: 8 pages \(1 notebooks\), 3 images, built in [\d.]+ s: .*index\.html", out)
+    assert re.match(r"site: 9 pages \(1 notebooks\), 3 images, built in [\d.]+ s: .*index\.html", out)
     assert main(["site", "-o", str(tmp_path / "t"), "--root", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("smfuse: error:") and "no results summary" in err[0]

@@ -9,7 +9,9 @@
   in ``notebooks/``), and a list of the notebook's result files;
 * ``results/NN-name/FILE.csv.html`` — every CSV table of the results as an HTML table, beside the raw CSV;
 * ``benchmarks.html`` — ``benchmarks/README.md`` and the table ``results/benchmarks.csv``;
-* ``differences.html`` — where the released code and the paper differ (the README's section of that name).
+* ``differences.html`` — where the released code and the paper differ (the README's section of that name);
+* ``verification.html`` — how a reader verifies these results (the full reproduction and its report,
+  ``runs/<run>/REPRODUCTION.md``) and what each committed table is held to (:mod:`smfuse.reproduce.verify`).
 
 Markdown tables become HTML tables; the table whose header names a *claim* gets the class ``claims``.
 Links in the summary to a result file point at its page (a notebook link at the notebook's page).
@@ -180,7 +182,8 @@ def _mark_claims_tables(fragment: str) -> str:
 
 def _nav(prefix: str, notebooks: list[str], current: str) -> str:
     items = [("index.html", "Claims")] + [(f"{n}.html", n) for n in notebooks] + [
-        ("benchmarks.html", "Benchmarks"), ("differences.html", "Code vs paper"), ("reference.html", "Reference")]
+        ("benchmarks.html", "Benchmarks"), ("differences.html", "Code vs paper"), ("reference.html", "Reference"),
+        ("verification.html", "Verify")]
     links = "".join(
         f'<a href="{prefix}{href}"{" class=current" if href == current else ""}>{html.escape(label)}</a>'
         for href, label in items)
@@ -547,5 +550,61 @@ def _build(site: Path, results: Path, summary: Path, committed: dict, executed: 
                     encoding="utf-8")
     build.pages.append(page)
 
+    # Verify: how a reader checks these results, and what each committed table is held to.
+    page = site / "verification.html"
+    page.write_text(_page("Verify these results", _verification(results, csv_pages, site), prefix="",
+                          notebooks=notebooks, current="verification.html"), encoding="utf-8")
+    build.pages.append(page)
+
     build.pages.extend(csv_pages.values())
     return build
+
+
+def _verification(results: Path, csv_pages: dict, site: Path) -> str:
+    """The verification page: the command, the report it writes, and the committed tables' tolerances."""
+    from smfuse.reproduce import verify
+
+    intro = f"""# Verify these results
+
+Every number on this site comes from one run of the notebooks in the full profile. To check it on your machine:
+
+```bash
+bash scripts/reproduce.sh --profile full      # or: python -m smfuse.reproduce --profile full [--only 02 ...]
+```
+
+The run fetches the data, writes a fresh folder `runs/full-YYYYmmdd-HHMMSS/` (the committed `results/` are never
+rewritten) and ends with its reproduction report, `runs/<run>/{verify.REPORT_MD}`, with `{verify.REPORT_CSV}` and
+`{verify.REPORT_JSON}` beside it: for every claim, the committed verdict beside your run's, whether they are the same,
+how many numbers were compared and the worst difference against its tolerance, and a status: *reproduced*,
+*differs*, *could not be checked* (your run did not measure it: the report names the one command that fetches
+the missing data) or *timing* (speed on your machine, reported and not compared). Its exit status says the
+same to a script: 0 everything reproduced, 1 something differs, 3 incomplete (something could not be checked).
+`python -m smfuse.reproduce.verify runs/<run>` checks a finished run again.
+
+## What each committed table is held to
+
+Each number must come back within the tolerance stated for its notebook, table and column; text cells (a pair's
+name, a method) must come back identical; a claim's verdict must be the same word, and its estimate, interval and
+counts are held to its notebook's tolerance.
+"""
+    lines = [intro, "| notebook | claims | table | values | tolerance: columns |", "|---|---:|---|---:|---|"]
+    for nb in verify.plan(results):
+        tables = nb["tables"] or [None]
+        for k, t in enumerate(tables):
+            head = f"| {nb['notebook']} | {nb['claims']} |" if k == 0 else "| | |"
+            if t is None:
+                lines.append(head + " (no tables) | | |")
+                continue
+            csv_file = results / nb["notebook"] / t["file"]
+            name = (f"[{t['file']}]({os.path.relpath(csv_pages[csv_file], site)})" if csv_file in csv_pages
+                    else t["file"])
+            tols = "; ".join(f"{tol}: {', '.join(cols)}" for tol, cols in t["tolerances"].items())
+            lines.append(f"{head} {name} | {t['values']} | {tols.replace('|', '&#124;')} |")
+    lines += ["", "## The tolerances, and why", "",
+              "The first rule that matches a number's notebook, file and column holds (`claims.json` stands for a "
+              "claim's estimate, interval and counts). A number passes when |run - committed| <= absolute + "
+              "relative x |committed|.", "",
+              "| notebook | file | column | tolerance | why |", "|---|---|---|---|---|"]
+    for r in verify.TOLERANCES:
+        lines.append(f"| {r.notebook} | {r.file} | {r.column} | {r.tolerance.text()} | {r.tolerance.reason} |")
+    return markdown_to_html("\n".join(lines))

@@ -54,9 +54,10 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from smfuse.reproduce.report import REPO_ROOT, load_claims
+# not smfuse.reproduce.report's REPO_ROOT: importing that module loads torch, which the site does not need
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
-__all__ = ["verify", "Tolerance", "Rule", "TOLERANCES", "tolerance_for", "compare_tables", "fetch_command",
+__all__ = ["verify", "plan", "Tolerance", "Rule", "TOLERANCES", "tolerance_for", "compare_tables", "fetch_command",
            "REPRODUCED", "DIFFERS", "INCOMPLETE", "STATUS_NAMES", "REPORT_MD", "REPORT_CSV", "REPORT_JSON",
            "Verification", "main"]
 
@@ -645,6 +646,40 @@ class Verification:
         return text
 
 
+def plan(results: str | os.PathLike | None = None, *, rules: tuple[Rule, ...] = TOLERANCES) -> list[dict]:
+    """What a run is held to, table by table: the committed results' CSV tables and their tolerances.
+
+    Parameters
+    ----------
+    results : path, optional
+        The committed results (default ``results/``).
+
+    Returns
+    -------
+    list of dict
+        One per notebook folder ``NN-name``, in order: ``notebook``, ``claims`` (how many it
+        records) and ``tables``, a list of ``{'file', 'values', 'tolerances'}`` where
+        ``tolerances`` maps each tolerance's text to the columns it holds for.
+    """
+    results = Path(results) if results is not None else REPO_ROOT / "results"
+    out = []
+    for nb in sorted(p for p in results.glob("[0-9][0-9]-*") if p.is_dir()):
+        claims_file = nb / "claims.json"
+        n_claims = len(json.loads(claims_file.read_text())) if claims_file.is_file() else 0
+        tables = []
+        for f in sorted(nb.glob("*.csv")):
+            if f.name == "claims.csv":
+                continue
+            header, rows = _read_csv(f)
+            by_tol: dict[str, list[str]] = {}
+            for col in header:
+                by_tol.setdefault(tolerance_for(nb.name, f.name, col, rules).text(), []).append(col)
+            tables.append({"file": f.name, "values": sum(1 for r in rows for v in r if v not in _ABSENT),
+                           "tolerances": by_tol})
+        out.append({"notebook": nb.name, "claims": n_claims, "tables": tables})
+    return out
+
+
 def fetch_command(root: str | os.PathLike | None = None) -> str | None:
     """The one command that fetches every real data set not (wholly) in the data folder, or None."""
     from smfuse.data import fetch
@@ -683,6 +718,8 @@ def verify(run: str | os.PathLike, against: str | os.PathLike | None = None, *, 
         ``status`` is the exit status: :data:`REPRODUCED` (0), :data:`DIFFERS` (1) or
         :data:`INCOMPLETE` (3).
     """
+    from smfuse.reproduce.report import load_claims
+
     run = Path(run)
     against = Path(against) if against is not None else REPO_ROOT / "results"
     if not run.is_dir():
