@@ -235,6 +235,13 @@ rep.claim("ours beats the baseline", verdict=decide([0.01, 0.012, 0.008, 0.011],
 """
 
 
+def _commit(results, name):
+    """The committed result of a notebook made of BODY: the same code, run here."""
+    code = BODY.replace('"01-demo", out_dir)', f"{name!r}, {str(results / name)!r})")
+    exec(compile(code, "committed", "exec"), {})
+    (results / name / f"{name}.ipynb").write_text("{}")
+
+
 @pytest.fixture
 def checkout(tmp_path, monkeypatch):
     """A checkout's layout: notebooks/01-demo.ipynb, results/ (with what a run does not write), runs/."""
@@ -257,10 +264,7 @@ def checkout(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_a_full_run_writes_a_fresh_folder_verifies_it_and_leaves_results_alone(checkout, capfd):
     nbdir, results, runs = checkout
-    # the committed result: the same notebook body, run here
-    code = BODY.replace("out_dir)", f"{str(results / '01-demo')!r})")
-    exec(compile(code, "committed", "exec"), {})
-    (results / "01-demo" / "01-demo.ipynb").write_text("{}")
+    _commit(results, "01-demo")
     before = _tree(results)
     lines = []
     status = reproduce.run(profile="full", notebooks=nbdir, against=results, log=lines.append)
@@ -297,7 +301,10 @@ def test_out_inside_results_or_notebooks_is_refused_before_anything_runs(checkou
 
 def test_refresh_is_refused_in_one_line_before_results_are_touched(checkout, tmp_path, capsys):
     nbdir, results, runs = checkout
-    for args, why in ((["--only", "01"], "drop --only"), (["-p", "seed=1"], "takes no -p")):
+    busy = runs / "busy"
+    busy.mkdir(parents=True)
+    (busy / "x").write_text("mine")
+    for args, why in ((["-p", "seed=1"], "takes no -p"), (["--only", "01", "--out", str(busy)], "is not empty")):
         assert reproduce.main(["--profile", "full", "--refresh-results", *args]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and why in err
@@ -317,4 +324,28 @@ def test_refresh_is_refused_in_one_line_before_results_are_touched(checkout, tmp
     with pytest.raises(reproduce.RefreshRefused, match="notebooks 01-demo have no finished results"):
         reproduce.refresh_results(run, results, notebooks=nbdir)
     assert _tree(results) == before
-    assert sorted(p.name for p in results.parent.iterdir()) == ["notebooks", "results", "run"]
+    assert sorted(p.name for p in results.parent.iterdir()) == ["notebooks", "results", "run", "runs"]
+
+
+@pytest.mark.slow
+def test_refresh_with_only_keeps_the_other_notebooks_committed_results(checkout):
+    nbdir, results, runs = checkout
+    params = new_code_cell('profile = "quick"\nout_dir = None')
+    params.metadata["tags"] = ["parameters"]
+    nb = new_notebook(cells=[params, new_code_cell("raise SystemExit('02 must not run')")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, nbdir / "02-kept.ipynb")
+    for name in ("01-demo", "02-kept"):
+        _commit(results, name)
+    (results / "SUMMARY.md").write_text("Profile **full**; the committed run.\n")
+    (results / "timings.csv").write_text("notebook,status,seconds\n01-demo,ok,1.0\n02-kept,ok,2.0\n")
+    (results / "01-demo" / "stale.png").write_bytes(b"old")
+    kept = _tree(results / "02-kept")
+    assert reproduce.main(["--profile", "full", "--no-fetch", "--only", "01", "--refresh-results"]) == 0
+    assert _tree(results / "02-kept") == kept
+    assert not (results / "01-demo" / "stale.png").exists()  # 01 comes from the run
+    (run,) = runs.iterdir()
+    assert json.loads((run / V.REPORT_JSON).read_text())["notebooks"] == ["01-demo"]  # only what ran is verified
+    timings = (results / "timings.csv").read_text()
+    assert "01-demo,ok," in timings and "02-kept,ok,2.0" in timings
+    assert (results / "study" / "log.csv").is_file()

@@ -13,7 +13,8 @@ parameters ``runs/results-PROFILE-KEY=VALUE.../`` and a grid ``runs/grid/``, unl
 says otherwise (never inside ``results/`` or ``notebooks/``: refused). Each run names its
 folder in its last lines. The committed ``results/`` are rewritten only by the explicit
 ``--refresh-results``, and only from a complete run (every notebook ran, no claim *not
-measured*); otherwise the refresh is refused, in one line, before anything in ``results/``
+measured*; with ``--only``, the other notebooks' committed results are copied into the run
+first and kept, so that refreshing one notebook keeps the others); otherwise the refresh is refused, in one line, before anything in ``results/``
 is touched, and the refresh itself copies the run beside ``results/`` and then swaps the two
 folders. The committed notebooks in ``notebooks/`` are never rewritten, except by the
 explicit ``--refresh-notebooks``. The full profile first fetches the real data it needs
@@ -30,8 +31,8 @@ Exit status::
 
     0  every selected notebook ran (and, full profile, everything reproduced)
     1  a notebook failed, or something differs from the committed results
-    2  a usage error (a bad option, --out inside results/, a refused --refresh-results
-       that could be refused before running)
+    2  a usage error (a bad option, --out inside results/, a --refresh-results that is
+       refused before running: with -p, --grid or the quick profile)
     3  incomplete: nothing differs, but some claims could not be checked (data missing);
        also a --refresh-results refused after an incomplete run
 
@@ -495,7 +496,7 @@ def _run(profile: str = "quick", out: str | os.PathLike | None = None, only=None
 
         failed = {r.name: (f"failed: {r.error}" if r.status == "FAILED" else "did not run: an earlier notebook failed")
                   for r in records if r.status != "ok"}
-        v = verify(out, against, notebooks=[r.name for r in records], failed=failed, profile=profile)
+        v = verify(out, against, notebooks=[r.name for r in records if not r.kept], failed=failed, profile=profile)
         log(v.line())
         if v.fetch:
             log(f"missing data: fetch it with `{v.fetch}`, then run again")
@@ -719,6 +720,24 @@ def run_grid(grid: dict, profile: str = "quick", out: str | os.PathLike | None =
     return status
 
 
+def _seeded(out: Path, only) -> Path:
+    """A fresh run folder holding the committed results of every notebook not in ``only`` (and the summary
+    and timings they come with), so that a run of the selected notebooks into it is whole: the summary
+    keeps the others as earlier results (:func:`_earlier_records`)."""
+    _refuse_protected(out)
+    if out.exists() and any(out.iterdir()):
+        raise ValueError(f"--refresh-results with --only needs a new run folder; {_shown(out)} is not empty")
+    chosen = {p.stem for p in select_notebooks(list_notebooks(), only)}
+    out.mkdir(parents=True, exist_ok=True)
+    for p in list_notebooks():
+        if p.stem not in chosen and (RESULTS_DIR / p.stem).is_dir():
+            shutil.copytree(RESULTS_DIR / p.stem, out / p.stem, symlinks=True)
+    for name in ("SUMMARY.md", "timings.csv"):
+        if (RESULTS_DIR / name).is_file():
+            shutil.copy2(RESULTS_DIR / name, out / name)
+    return out
+
+
 class RefreshRefused(ValueError):
     """``--refresh-results`` from a run that is not complete (one line: why, and what to do)."""
 
@@ -817,7 +836,8 @@ def run_from_options(*, profile: str, out, only, param: list[str] | None, grid: 
     The full profile fetches the real data first unless ``no_fetch``; with the notebooks'
     default parameters it is verified against the committed ``results/``. With
     ``refresh`` (``--refresh-results``) a complete full run then replaces ``results/`` (:func:`refresh_results`;
-    0 once done), and an incomplete one is refused in one line (its status, 1 or 3). Shared by
+    0 once done), and an incomplete one is refused in one line (its status, 1 or 3); with ``only``, the
+    other notebooks' committed results are copied into the run first and kept. Shared by
     ``python -m smfuse.reproduce`` and ``smfuse reproduce``.
     """
     from smfuse.reproduce.verify import INCOMPLETE
@@ -828,8 +848,8 @@ def run_from_options(*, profile: str, out, only, param: list[str] | None, grid: 
             raise ValueError("--refresh-results needs --profile full: results/ holds the full profile's run")
         if params or grid:
             raise ValueError("--refresh-results takes no -p or --grid: results/ holds the notebooks' own defaults")
-        if only:
-            raise ValueError("--refresh-results needs a complete run of every notebook: drop --only")
+        if only:  # the other notebooks' committed results go into the run first, so that it is whole
+            out = _seeded(Path(out) if out is not None else default_out(profile), only)
     if grid:
         return run_grid(parse_assignments(grid, "--grid", many=True), profile=profile, out=out, only=only,
                         parameters=params)
@@ -850,7 +870,7 @@ _EXIT_STATUS = """exit status:
   0  every selected notebook ran; a full run: everything reproduced the committed results/
      (with --refresh-results: results/ was refreshed)
   1  a notebook failed, or something differs from the committed results/ (runs/<run>/REPRODUCTION.md says what)
-  2  a usage error (a bad option; --out inside results/ or notebooks/; --refresh-results with --only, -p,
+  2  a usage error (a bad option; --out inside results/ or notebooks/; --refresh-results with -p,
      --grid or the quick profile)
   3  incomplete: nothing differs, but some claims could not be checked (data missing: the report names the
      command that fetches it); also --refresh-results refused after an incomplete run
@@ -892,4 +912,5 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-fetch", action="store_true", help="full profile: do not fetch the real data first")
     p.add_argument("--refresh-results", action="store_true",
                    help="full profile: after a complete run (every notebook, no claim 'not measured'), replace the "
-                        "committed results/ with it (written beside, then swapped); refused otherwise")
+                        "committed results/ with it (written beside, then swapped); refused otherwise. With --only, "
+                        "the other notebooks' committed results are kept")
