@@ -16,7 +16,7 @@ def test_names_are_unique_and_none_is_mi():
     names = R.method_names()
     assert names == ("average", "dwt", "laplacian", "gff", "initial_mask",
                      "smfuse_authors", "smfuse_code", "smfuse_paper",
-                     "mffgan", "mffgan_mfiwhu", "u2fusion", "sesf", "ifcnn", "reblur")
+                     "mffgan", "mffgan_mfiwhu", "u2fusion", "sesf", "ifcnn", "reblur", "blockwise_sf")
     assert (R.method_names("baseline") + R.method_names("smfuse") + R.method_names("peer")
             + R.method_names("probe")) == names
     assert R.method_names("user") == ()

@@ -49,7 +49,7 @@ def test_a_half_plane_pair_is_decided_right(rng):
 def test_registered_as_a_probe_that_returns_its_mask():
     p = synthetic_pair(5, size=64)                # colour
     m = get_method("reblur")
-    assert m.family == "probe" and m.has_mask and method_names("probe") == ("reblur",)
+    assert m.family == "probe" and m.has_mask and method_names("probe") == ("reblur", "blockwise_sf")
     assert "reblur" not in method_names("baseline")
     out = m(p.a, p.b)
     fused, mask = reblur.fuse_with_mask(p.a, p.b)

@@ -27,6 +27,10 @@ name               method                                                      m
                    Gaussian blur of the other, guided-filtered; it assumes
                    the truth sets' blur model
                    (:mod:`smfuse.evaluation.baselines.reblur`)
+``blockwise_sf``   a probe of claim C10: the classic block-wise decision, each  yes
+                   16x16 block taken whole from the source of larger spatial
+                   frequency (:mod:`smfuse.evaluation.baselines.blockwise`;
+                   other block sizes: :func:`blockwise_method`)
 =================  ==========================================================  =====
 
 Calling a method, ``METHODS[name](a, b)`` or :func:`get_method`, gives a :class:`Fused`:
@@ -72,12 +76,12 @@ if TYPE_CHECKING:
 # (``smfuse --help``) does not load torch.
 
 __all__ = ["Fused", "Method", "METHODS", "FAMILIES", "get_method", "method_names", "available_methods",
-           "smfuse_method", "register_method", "register_folder", "unregister_method", "WEIGHTS_ENV",
+           "smfuse_method", "blockwise_method", "register_method", "register_folder", "unregister_method", "WEIGHTS_ENV",
            "PEER_FETCH"]
 
 #: The kinds of method: our baselines, SMFuse (needs weights), the peers (their authors' weights or
-#: outputs), the probes (decisions built to test the data, not to fuse: ``reblur``), and the methods a
-#: user registers.
+#: outputs), the probes (decisions built to test the data or a claim, not to compete: ``reblur``, and
+#: ``blockwise_sf``, the patch-based decision of claim C10), and the methods a user registers.
 FAMILIES = ("baseline", "smfuse", "peer", "probe", "user")
 #: What a missing peer file asks the user to run.
 PEER_FETCH = "smfuse data fetch peers"
@@ -253,6 +257,19 @@ def _reblur(a, b, *, data_range=None):
     from smfuse.evaluation.baselines.reblur import fuse_with_mask
 
     return fuse_with_mask(a, b, data_range=data_range)
+
+
+def _blockwise_text(block: int) -> str:
+    return f"block-wise decision by spatial frequency, {block}x{block} blocks (Li, Kwok, Wang 2001): a probe of claim C10"
+
+
+def _blockwise(block: int) -> Callable:
+    def run(a, b, *, data_range=None):
+        from smfuse.evaluation.baselines.blockwise import fuse_with_mask
+
+        return fuse_with_mask(a, b, block=block, data_range=data_range)
+
+    return run
 
 
 def _smfuse_run(a, b, model, *, data_range=None):
@@ -446,6 +463,7 @@ def _registry() -> dict[str, Method]:
                family="peer", requires=_peer_files("ifcnn"), datasets=("lytro",)),
         Method("reblur", "the source not explained as a Gaussian blur of the other, guided-filtered (a probe of the "
                "truth sets' blur model)", _reblur, family="probe", has_mask=True),
+        Method("blockwise_sf", _blockwise_text(16), _blockwise(16), family="probe", has_mask=True),
     ]
     return {m.name: m for m in methods}
 
@@ -483,6 +501,33 @@ def available_methods(names=None) -> dict[str, Method]:
     """
     names = method_names() if names is None else tuple(names)
     return {n: get_method(n) for n in names if get_method(n).available()}
+
+
+def blockwise_method(block: int, name: str | None = None) -> Method:
+    """The block-wise spatial-frequency decision with ``block x block`` blocks, as a method.
+
+    Parameters
+    ----------
+    block : int
+        Block side in pixels, >= 2 (claim C10 compares 8, 16 and 32:
+        :data:`smfuse.evaluation.baselines.blockwise.BLOCK_SIZES`).
+    name : str, optional
+        The method's name in tables (default ``blockwise_sf[<block>]``; the registered
+        ``blockwise_sf`` is ``blockwise_method(16, name="blockwise_sf")``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = blockwise_method(8)
+    >>> x = np.random.default_rng(0).integers(0, 256, (32, 32), dtype=np.uint8)
+    >>> out = m(np.full_like(x, 128), x)
+    >>> m.name, m.family, bool(out.mask.all())
+    ('blockwise_sf[8]', 'probe', True)
+    """
+    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 2:
+        raise ValueError(f"block must be an integer side of at least 2 pixels, got {block!r}")
+    label = name or f"blockwise_sf[{int(block)}]"
+    return Method(label, _blockwise_text(int(block)), _blockwise(int(block)), family="probe", has_mask=True)
 
 
 def smfuse_method(weights: str | MaskGenerator, name: str | None = None) -> Method:

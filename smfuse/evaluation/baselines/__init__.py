@@ -17,6 +17,8 @@ module                 method
 ``reblur``             a probe, not a baseline: the source that is not a Gaussian blur of
                        the other (it assumes the truth sets' blur model; registered in
                        the family ``probe``)
+``blockwise``          a probe of claim C10: each block taken whole from the source of
+                       larger spatial frequency, Li, Kwok, Wang 2001 (family ``probe``)
 =====================  ================================================================
 
 The registry of every method by name, SMFuse included, is :mod:`smfuse.evaluation.methods`.
@@ -24,6 +26,6 @@ The registry of every method by name, SMFuse included, is :mod:`smfuse.evaluatio
 
 from __future__ import annotations
 
-from smfuse.evaluation.baselines import average, dwt, gff, initial_mask, laplacian_pyramid, reblur
+from smfuse.evaluation.baselines import average, blockwise, dwt, gff, initial_mask, laplacian_pyramid, reblur
 
-__all__ = ["average", "dwt", "gff", "initial_mask", "laplacian_pyramid", "reblur"]
+__all__ = ["average", "blockwise", "dwt", "gff", "initial_mask", "laplacian_pyramid", "reblur"]

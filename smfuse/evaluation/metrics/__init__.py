@@ -28,7 +28,8 @@ perceptual          :func:`qcb`                                             ``_p
 no-reference        :func:`entropy`, :func:`spatial_frequency`,             ``_no_reference.py``
                     :func:`average_gradient`
 ground truth        :func:`psnr`, :func:`ssim_gt`, :func:`mask_accuracy`,   ``_ground_truth.py``
-                    :func:`boundary_fscore`
+                    :func:`boundary_fscore`, :func:`delta_e_cie76`,
+                    :func:`region_recall`, :func:`boundary_distance`
 ==================  =====================================================  ========================
 
 The input convention and the histogram helpers they share are in ``_common.py``.
@@ -58,7 +59,8 @@ comparative study." IEEE TPAMI 34(1) (2012) 94-109. doi:10.1109/TPAMI.2011.109
 
 from smfuse.evaluation.metrics._all import METRIC_KEYS, compute_all
 from smfuse.evaluation.metrics._gradient import qabf
-from smfuse.evaluation.metrics._ground_truth import boundary_fscore, mask_accuracy, psnr, ssim_gt
+from smfuse.evaluation.metrics._ground_truth import (boundary_distance, boundary_fscore, delta_e_cie76, mask_accuracy,
+                                                      psnr, region_recall, ssim_gt)
 from smfuse.evaluation.metrics._information import mutual_information, qmi, qncie
 from smfuse.evaluation.metrics._no_reference import average_gradient, entropy, spatial_frequency
 from smfuse.evaluation.metrics._perceptual import qcb
@@ -80,6 +82,9 @@ __all__ = [
     "ssim_gt",
     "mask_accuracy",
     "boundary_fscore",
+    "boundary_distance",
+    "delta_e_cie76",
+    "region_recall",
     "compute_all",
     "METRIC_KEYS",
 ]
