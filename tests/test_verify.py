@@ -164,6 +164,11 @@ def test_a_claim_not_measured_could_not_be_checked_and_the_report_says_what_to_f
     assert text.startswith("# Reproduction report: incomplete")
     assert f"Fetch what is missing with `{v.fetch}`" in text
     assert json.loads((run / V.REPORT_JSON).read_text())["fetch"] == v.fetch
+    # not measured in the committed results either: still nothing this run could check
+    old = _folder(tmp_path / "old", [_claim("MI beats S2 > S1 on 24 pairs", verdict="not measured", file="")],
+                  table=None)
+    again = V.verify(run, old, rules=RULES, write=False)
+    assert (again.claims[0].same_verdict, again.claims[0].status) == (True, "could not be checked")
 
 
 def test_a_difference_outweighs_what_is_missing(tmp_path, committed, no_data):

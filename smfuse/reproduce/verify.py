@@ -556,7 +556,7 @@ def _check_claim(notebook: str, committed: dict | None, run: dict | None, tables
     if _masked(committed.get("claim", "")) != _masked(run.get("claim", "")):
         tally.text_cell(committed.get("claim", ""), run.get("claim", ""), "claim text")
         reasons.append("the claim's wording changed")
-    if rv == "not measured" and cv != "not measured":
+    if rv == "not measured":  # nothing of this run to compare, whatever the committed verdict
         tally.absent(1, "verdict")
         reason = "this run did not measure it: its verdict says why"
         return ClaimCheck(notebook, text, committed.get("verdict", ""), run.get("verdict", ""), False, UNCHECKED,
