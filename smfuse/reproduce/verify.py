@@ -559,7 +559,7 @@ def _check_claim(notebook: str, committed: dict | None, run: dict | None, tables
     if rv == "not measured":  # nothing of this run to compare, whatever the committed verdict
         tally.absent(1, "verdict")
         reason = "this run did not measure it: its verdict says why"
-        return ClaimCheck(notebook, text, committed.get("verdict", ""), run.get("verdict", ""), False, UNCHECKED,
+        return ClaimCheck(notebook, text, committed.get("verdict", ""), run.get("verdict", ""), cv == rv, UNCHECKED,
                           tally, reason, file)
     nc, unit_c = _claim_numbers(committed)
     nr, unit_r = _claim_numbers(run)
