@@ -59,7 +59,8 @@ def _folder(root, claims, table=TABLE, timings=(("01-demo", "ok", "5.0"),)):
 
 @pytest.fixture
 def committed(tmp_path):
-    return _folder(tmp_path / "results", [_claim("MI beats S2 > S1 on 24 pairs"), _claim("r=5 is as good", detail=False)])
+    return _folder(tmp_path / "results",
+                   [_claim("MI beats S2 > S1 on 24 pairs"), _claim("r=5 is as good", detail=False)])
 
 
 @pytest.fixture

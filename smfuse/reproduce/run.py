@@ -14,9 +14,9 @@ says otherwise (never inside ``results/`` or ``notebooks/``: refused). Each run 
 folder in its last lines. The committed ``results/`` are rewritten only by the explicit
 ``--refresh-results``, and only from a complete run (every notebook ran, no claim *not
 measured*; with ``--only``, the other notebooks' committed results are copied into the run
-first and kept, so that refreshing one notebook keeps the others); otherwise the refresh is refused, in one line, before anything in ``results/``
-is touched, and the refresh itself copies the run beside ``results/`` and then swaps the two
-folders. The committed notebooks in ``notebooks/`` are never rewritten, except by the
+first and kept, so that refreshing one notebook keeps the others); otherwise the refresh is
+refused, in one line, before anything in ``results/`` is touched, and the refresh itself
+copies the run beside ``results/`` and then swaps the two folders. The committed notebooks in ``notebooks/`` are never rewritten, except by the
 explicit ``--refresh-notebooks``. The full profile first fetches the real data it needs
 (:mod:`smfuse.data.fetch`); offline, it says what is missing and runs on what is there.
 
