@@ -284,7 +284,7 @@ class Report:
         import pandas as pd
 
         return pd.DataFrame([asdict(c) for c in self.claims],
-                            columns=list(Claim.__dataclass_fields__)).drop(columns="notebook")
+                            columns=list(Claim.__dataclass_fields__)).drop(columns=["notebook", "detail"])
 
 
 def _stem(stem: str) -> str:
