@@ -63,3 +63,19 @@ def test_postprocess_removes_a_small_disc_the_raw_map_finds():
 def test_bad_arguments_are_refused(bad, kw, match):
     with pytest.raises(ValueError, match=match):
         postprocess(bad, **kw)
+
+
+def test_a_postprocessed_method_fuses_with_its_cleaned_mask():
+    from smfuse.data.small_regions import small_region_pair
+    from smfuse.evaluation.methods import get_method
+    from smfuse.evaluation.postprocess import postprocessed
+
+    p = small_region_pair(0, radii=(10, 20))  # 256x256: a disc of radius 10 (314 px) is under 0.01 x area
+    m = postprocessed("initial_mask")
+    out, raw = m(p.a, p.b), get_method("initial_mask")(p.a, p.b)
+    np.testing.assert_array_equal(out.mask, postprocess(raw.mask))
+    sel = out.mask[..., None] if p.a.ndim == 3 else out.mask
+    np.testing.assert_array_equal(out.fused, np.where(sel, p.b, p.a))
+    assert raw.mask[p.meta["regions"] == 1].any() and not out.mask[p.meta["regions"] == 1].any()  # MI found it, the clean-up removed it
+    with pytest.raises(ValueError, match="no decision mask"):
+        postprocessed("average")

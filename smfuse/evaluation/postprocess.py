@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["majority_filter", "remove_small_regions", "postprocess", "CV_WINDOW", "AREA_RATIO"]
+__all__ = ["majority_filter", "remove_small_regions", "postprocess", "postprocessed", "CV_WINDOW", "AREA_RATIO"]
 
 #: The window of the consistency verification (Li, Manjunath & Mitra 1995; Li, Kwok & Wang 2001).
 CV_WINDOW = 3
@@ -128,9 +128,49 @@ def postprocess(mask, *, window: int = CV_WINDOW, area_ratio: float = AREA_RATIO
     >>> import numpy as np
     >>> m = np.zeros((100, 100), bool)
     >>> m[10:15, 10:15] = True          # 25 px < 0.01 x 10,000: removed
-    >>> m[50:80, 50:80] = True          # 900 px: kept
+    >>> m[50:80, 50:80] = True          # 900 px: kept, but for its 4 corners (the majority filter)
     >>> out = postprocess(m)
     >>> bool(out[12, 12]), bool(out[60, 60]), int(out.sum())
-    (False, True, 900)
+    (False, True, 896)
     """
     return remove_small_regions(majority_filter(mask, window=window), area_ratio=area_ratio)
+
+
+def postprocessed(method, *, window: int = CV_WINDOW, area_ratio: float = AREA_RATIO, name: str | None = None):
+    """A decision-map method whose mask is cleaned by :func:`postprocess` before it fuses.
+
+    Parameters
+    ----------
+    method : smfuse.evaluation.methods.Method or str
+        A method that returns its mask (``initial_mask``: MI), or its registered name.
+    window, area_ratio
+        As in :func:`postprocess`.
+    name : str, optional
+        The new method's name (default ``<name>+cv``).
+
+    Returns
+    -------
+    smfuse.evaluation.methods.Method
+        Its fused image takes every pixel from the source the cleaned mask picks, on every channel.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = postprocessed("initial_mask")
+    >>> x = np.random.default_rng(0).integers(0, 256, (64, 64), dtype=np.uint8)
+    >>> m.name, bool(m(x, x).mask.any())
+    ('initial_mask+cv', False)
+    """
+    from smfuse.evaluation.methods import Method, get_method
+
+    base = get_method(method) if isinstance(method, str) else method
+    if not base.has_mask:
+        raise ValueError(f"method {base.name!r} returns no decision mask; post-processing cleans a decision map")
+
+    def run(a, b, *, data_range=None):
+        mask = postprocess(base(a, b, data_range=data_range).mask, window=window, area_ratio=area_ratio)
+        a_, b_ = np.asarray(a), np.asarray(b)
+        return np.where(mask[..., None] if a_.ndim == 3 else mask, b_, a_), mask
+
+    return Method(name or f"{base.name}+cv", f"{base.name}, its mask cleaned by a {window}x{window} majority filter "
+                  f"and removal of regions under {area_ratio:g} of the image", run, family="probe", has_mask=True)
