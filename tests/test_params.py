@@ -77,7 +77,7 @@ def test_weights_file_becomes_the_weights_folder(out, tmp_path, monkeypatch):
     p = params.check("x", profile="quick", out_dir=out, weights=str(ckpt))
     assert os.environ[report.WEIGHTS_ENV] == p.weights
     models = report.load_models()
-    assert torch.equal(models["ours-code"].dec3.weight, net.dec3.weight) and models["ours-paper"] is None
+    assert torch.equal(models["smfuse_code"].dec3.weight, net.dec3.weight) and models["smfuse_paper"] is None
     with pytest.raises(ValueError, match="no such folder or checkpoint"):
         params.check("x", profile="quick", out_dir=out, weights=str(tmp_path / "nope.pt"))
     with pytest.raises(ValueError, match="neither smfuse_code.pt nor smfuse_paper.pt"):

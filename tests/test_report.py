@@ -148,22 +148,19 @@ def test_read_markdown_table(tmp_path):
 def test_load_models_without_data(monkeypatch, tmp_path):
     monkeypatch.setenv("SMFUSE_DATA", str(tmp_path))  # an empty data folder: no authors' checkpoint
     assert report.authors_checkpoint() is None
-    assert report.load_models()["authors"] is None
+    assert report.load_models()["smfuse_authors"] is None
 
 
 def test_load_models_from_a_weights_folder(monkeypatch, tmp_path):
     from smfuse.runtime.checkpoint import save_checkpoint
-    from smfuse.runtime.weights import DEFAULT_VARIANT
 
     torch.manual_seed(0)
     net = MaskGenerator()
     save_checkpoint(tmp_path / "smfuse_code.pt", net, meta={"note": "test"})
     monkeypatch.setenv(report.WEIGHTS_ENV, str(tmp_path))
     models = report.load_models()
-    assert models["ours-paper"] is None
-    assert torch.equal(models["ours-code"].dec3.weight, net.dec3.weight)
-    assert models["ours"] is models[f"ours-{DEFAULT_VARIANT}"]
-
+    assert models["smfuse_paper"] is None
+    assert torch.equal(models["smfuse_code"].dec3.weight, net.dec3.weight)
 
 def test_check_verdicts(tmp_path):
     from smfuse.reproduce.claims import decide, not_measured

@@ -470,21 +470,19 @@ def load_models() -> dict:
     Returns
     -------
     dict
-        ``"authors"``: the authors' released checkpoint, epoch 617, from the data folder
-        (method ``smfuse_authors``); ``"ours-code"``, ``"ours-paper"``: our weights trained
-        with each loss variant (methods ``smfuse_code``, ``smfuse_paper``:
-        ``smfuse_code.pt`` / ``smfuse_paper.pt`` shipped in ``smfuse/runtime/trained``, or in the
-        folder named by the ``SMFUSE_WEIGHTS_DIR`` environment variable, to run the
-        notebooks on freshly trained weights); ``"ours"``: the shipped default variant
-        (:data:`smfuse.runtime.weights.DEFAULT_VARIANT`) among those. The models come from
-        :func:`smfuse.runtime.weights.load_model`'s cache, shared with the SMFuse baselines:
+        Keyed by method name (:mod:`smfuse.evaluation.methods`): ``"smfuse_authors"``, the
+        authors' released checkpoint, epoch 617, from the data folder; ``"smfuse_code"``,
+        ``"smfuse_paper"``: our weights trained with each loss variant (``smfuse_code.pt`` /
+        ``smfuse_paper.pt`` shipped in ``smfuse/runtime/trained``, or in the folder named by
+        the ``SMFUSE_WEIGHTS_DIR`` environment variable, to run the notebooks on freshly
+        trained weights). ``None`` where the weights are absent. The models come from
+        :func:`smfuse.runtime.weights.load_model`'s cache, shared with the SMFuse methods:
         do not train them.
     """
     from smfuse.evaluation.methods import get_method
 
     models = {}
-    for key, name in (("ours-code", "smfuse_code"), ("ours-paper", "smfuse_paper"), ("authors", "smfuse_authors")):
+    for name in ("smfuse_code", "smfuse_paper", "smfuse_authors"):
         method = get_method(name)
-        models[key] = method.model() if method.available() else None
-    models["ours"] = models[f"ours-{DEFAULT_VARIANT}"]
-    return {k: models[k] for k in ("ours-code", "ours-paper", "ours", "authors")}
+        models[name] = method.model() if method.available() else None
+    return models
