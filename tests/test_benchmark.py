@@ -1,4 +1,4 @@
-"""Tests of smfuse.evaluation.benchmark: methods x sets -> per-pair scores, t intervals, the strongest peer, JPEG matching."""
+"""Tests of smfuse.evaluation.benchmark: methods x sets -> per-pair scores, t intervals, strongest peer, JPEG."""
 
 import io
 

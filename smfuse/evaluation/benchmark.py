@@ -165,7 +165,8 @@ def _limit_of(limits, dataset: str) -> int | None:
 
 def run_benchmark(methods: Iterable[str | Method], datasets: Iterable[str | os.PathLike], *,
                   limits: int | Mapping[str, int | None] | None = None,
-                  jpeg: Mapping[str, JpegSettings | Iterable[JpegSettings]] | None = None, progress: bool = False,
+                  jpeg: Mapping[str, JpegSettings | Iterable[JpegSettings]] | None = None,
+                  jpeg_methods: Iterable[str] | None = None, progress: bool = False,
                   log: Callable[[str], None] | None = None) -> Benchmark:
     """Run every method over every data set it can fuse and score each fused image.
 
@@ -185,6 +186,8 @@ def run_benchmark(methods: Iterable[str | Method], datasets: Iterable[str | os.P
         Set -> :class:`JpegSettings` (or several): on that set, each fused image is also
         scored after a JPEG round trip with each of those settings (:func:`jpeg_roundtrip`),
         as rows named ``"<method> (JPEG q<quality>)"``.
+    jpeg_methods : iterable of str, optional
+        Only these methods (by name) get the JPEG rows (default: every method).
     progress : bool
         A tqdm bar per (set, method).
     log : callable, optional
@@ -205,6 +208,7 @@ def run_benchmark(methods: Iterable[str | Method], datasets: Iterable[str | os.P
     from tqdm.auto import tqdm
 
     methods = [get_method(m) if isinstance(m, str) else m for m in methods]
+    jpeg_methods = None if jpeg_methods is None else set(jpeg_methods)
     for m in methods:
         if not isinstance(m, Method):
             raise ValueError(f"methods: expected registry names or Method objects, got {type(m).__name__}")
@@ -239,7 +243,7 @@ def run_benchmark(methods: Iterable[str | Method], datasets: Iterable[str | os.P
                 except (TypeError, ValueError) as exc:
                     raise ValueError(f"{m.name} on {pair.name}: {exc}") from None
                 rows.append({"dataset": label, "method": m.name, "pair": pair.name, **score_pair(pair, fused, mask)})
-                for js in settings:
+                for js in settings if jpeg_methods is None or m.name in jpeg_methods else ():
                     rows.append({"dataset": label, "method": f"{m.name} (JPEG q{js.quality})", "pair": pair.name,
                                  **score_pair(pair, jpeg_roundtrip(fused, js))})
     notes_df = pd.DataFrame(notes, columns=["dataset", "method", "reason"])
@@ -398,7 +402,8 @@ def summarise(per_pair: pd.DataFrame, *, keys: Iterable[str] | None = None, leve
     keys = _score_columns(per_pair) if keys is None else list(keys)
     missing = [k for k in keys if k not in per_pair.columns]
     if missing:
-        raise ValueError(f"keys: no score {', '.join(missing)} in the table; it has {', '.join(_score_columns(per_pair))}")
+        raise ValueError(f"keys: no score {', '.join(missing)} in the table; "
+                         f"it has {', '.join(_score_columns(per_pair))}")
     out = []
     for (d, m), g in per_pair.groupby(["dataset", "method"], sort=False):
         for k in keys:
@@ -565,7 +570,8 @@ def jpeg_settings(source) -> JpegSettings:
         with Image.open(source) as opened:
             return jpeg_settings(opened)
     if im.format != "JPEG" or not getattr(im, "quantization", None):
-        raise ValueError(f"{getattr(im, 'filename', 'the image') or 'the image'} is not a JPEG with quantisation tables")
+        what = getattr(im, "filename", "") or "the image"
+        raise ValueError(f"{what} is not a JPEG with quantisation tables")
     q = im.quantization
     tables = np.array([list(q[i]) for i in sorted(q)][:2])
     if tables.shape[1] != 64:

@@ -407,7 +407,8 @@ class _Outputs:
 
         rel = self.pattern.format(name=pair_name, index=index)
         folder = self.folder()
-        hits = sorted(glob.glob(os.path.join(glob.escape(str(folder)), rel if glob.has_magic(rel) else glob.escape(rel))))
+        where = os.path.join(glob.escape(str(folder)), rel if glob.has_magic(rel) else glob.escape(rel))
+        hits = sorted(glob.glob(where))
         hits = [Path(h) for h in hits if Path(h).is_file()]
         if len(hits) != 1:
             raise ValueError(f"{self.name}: {len(hits)} files in {folder} match {rel!r} for pair {pair_name}; "
