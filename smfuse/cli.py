@@ -411,7 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--arms", nargs="*",
                    help="arms to train (default: the ablation arms a-h of smfuse.reproduce.study.ARMS; plus, dilated, vote: "
                         "smfuse.reproduce.study.PLUS_ARMS; the convergence check a-long c-long d-long e-long f-long g-long "
-                        "h-long b-half c-half d-half e-half a-xlong: smfuse.reproduce.study.BUDGET_ARMS)")
+                        "h-long b-half c-half d-half e-half a-xlong: smfuse.reproduce.study.BUDGET_ARMS; the guided "
+                        "block's supervision label-mi label-s: smfuse.reproduce.study.SUPERVISION_ARMS)")
     s.add_argument("--seeds", nargs="*", type=int, help="seeds (default 0 1 2)")
     s.add_argument("--jobs", type=int, default=1, help="runs side by side, threads split between them (default 1)")
     s.add_argument("--threads", type=int, help="threads of each run (default: the machine's split between the jobs)")
