@@ -35,7 +35,9 @@ the focus map), :func:`true_decision` derives it: a pixel's true decision is the
 that equals the truth there while the other does not; where both or neither do, it is
 *undetermined*. Undetermined pixels are counted apart (row ``undetermined``) and never
 scored; for drawing the boundaries and regions of the classes they take the label of the
-nearest determined pixel.
+nearest determined pixel. (:func:`smfuse.data.focus_maps.focus_map_from_truth` reads a complete map
+instead, smoothing the errors and filling small regions, for the region scores of notebook 09;
+scoring pixel by pixel needs the exact rule, which guesses no pixel.)
 
 Examples
 --------
