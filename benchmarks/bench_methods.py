@@ -120,6 +120,26 @@ def _methods(names, setup: list[str]) -> list[str]:
     return ready
 
 
+def markdown_table(path: Path, machine: str) -> str:
+    """The rows of one machine in ``path`` as the table of ``benchmarks/README.md``."""
+    import csv
+
+    with open(path, newline="") as fh:
+        rows = {r["benchmark"]: r for r in csv.DictReader(fh) if r["machine"] == machine}
+    names = list(dict.fromkeys(k.split(".")[1] for k in rows if k.startswith("methods.")))
+    out = ["| method | 520x520: MP/s (s per pair) | peak RSS (MB) | 1414x1414: MP/s (s per pair) | peak RSS (MB) |",
+           "|---|---:|---:|---:|---:|"]
+    for n in names:
+        cells = []
+        for size in SIZES:
+            speed, rss = rows.get(f"methods.{n}.{size}x{size}_rgb"), rows.get(f"methods.{n}.{size}x{size}_rgb.peak_rss")
+            mp_s = None if speed is None else float(speed["value"])
+            cells.append("" if mp_s is None else f"{mp_s:.3f} ({size * size / 1e6 / mp_s:.2f})")
+            cells.append("" if rss is None else f"{float(rss['value']):.0f}")
+        out.append(f"| `{n}` | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--methods", nargs="+", help="registry names (default: every method that fuses any pair)")
@@ -162,7 +182,8 @@ def main(argv=None) -> int:
             record_result(stem + ".peak_rss", r["peak_rss_mb"], "MB", median_of=1, threads=r["threads"], notes=notes,
                           machine=machine, path=args.out)
     if not args.no_record:
-        print(f"recorded in {args.out}")
+        print(f"recorded in {args.out}\n")
+        print(markdown_table(args.out, machine))
     return 0
 
 

@@ -157,3 +157,29 @@ def test_tables_that_are_not_ijg_give_the_nearest_quality():
         B.JpegSettings(0)
     with pytest.raises(TypeError, match="uint8"):
         B.jpeg_roundtrip(np.zeros((8, 8)), 75)
+
+
+def test_bench_methods_times_a_method_of_ones_own(tmp_path, monkeypatch):
+    import sys
+    from pathlib import Path
+
+    bench_dir = Path(__file__).resolve().parents[1] / "benchmarks"
+    monkeypatch.syspath_prepend(str(bench_dir))
+    import bench_methods
+
+    (tmp_path / "my_bench_methods.py").write_text(
+        "import numpy as np\nfrom smfuse.evaluation.methods import register_method\n"
+        "register_method('test_bench_max', lambda a, b: np.maximum(a, b))\n")
+    monkeypatch.chdir(tmp_path)
+    try:
+        out = bench_methods._worker("test_bench_max", 32, 2, ["my_bench_methods"])
+    finally:
+        R.unregister_method("test_bench_max")
+        sys.modules.pop("my_bench_methods", None)
+    assert out["method"] == "test_bench_max" and len(out["times"]) == 2 and out["seconds"] > 0
+    assert out["peak_rss_mb"] > 10
+    rows = tmp_path / "rows.csv"
+    for name, value, unit in (("methods.x.520x520_rgb", 2.0, "MP/s"), ("methods.x.520x520_rgb.peak_rss", 300, "MB")):
+        bench_methods.record_result(name, value, unit, median_of=1, threads=1, machine="m", path=rows)
+    table = bench_methods.markdown_table(rows, "m")
+    assert "| `x` | 2.000 (0.14) | 300 |" in table  # 0.2704 MP / 2 MP/s = 0.14 s a pair
