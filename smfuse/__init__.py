@@ -8,7 +8,7 @@ The public face, what a user needs::
 
     import smfuse
     mi = smfuse.initial_mask(a, b)                  # the guided block's mask MI (Sec. III-A)
-    net = smfuse.load_model("official")             # the authors' weights, or "code" / "paper" (ours)
+    net = smfuse.load_model("authors")             # the authors' weights, or "code" / "paper" (ours)
     result = smfuse.fuse(a, b, net)                 # .fused, .mask (MF), .mg (MG)
     scores = smfuse.metrics.compute_all(a, b, result.fused)
     smfuse.train(smfuse.get_config("quick"), "runs/my-run")

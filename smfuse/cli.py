@@ -357,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--mask-out", help="also write the binary mask MF (8-bit 0/255; 255 = second source); "
                                       "must differ from -o and the sources")
     f.add_argument("--weights", help="paper or code (our weights for that loss variant, from SMFUSE_WEIGHTS_DIR "
-                                     "or shipped with smfuse), official[:PATH][@EPOCH] (the authors' checkpoint.zip), "
+                                     "or shipped with smfuse), authors[:PATH][@EPOCH] (the authors' checkpoint.zip), "
                                      "or the path of one of our checkpoints (default: paper)")
     f.add_argument("--tile", type=int, default=512, help="tile side for large images (default 512)")
     _data_range_arg(f)

@@ -112,7 +112,7 @@ def test_the_authors_zip_is_named_when_read_as_ours(tmp_path):
     z = tmp_path / "checkpoint.zip"
     write_official_zip(z, {1: official_like(MaskGenerator())})
     with pytest.raises(CheckpointError, match=r"checkpoint\.zip: this is the authors' TensorFlow checkpoint; "
-                                              r"load it with 'official:"):
+                                              r"load it with 'authors:"):
         read_checkpoint(z)
 
 

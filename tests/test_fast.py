@@ -50,7 +50,7 @@ def test_lytro_pair_official_weights():
         pytest.skip("the authors' checkpoint.zip is not in the data folder")
     from smfuse.runtime.weights import load_weights
 
-    net = load_weights(f"official:{zip_path}")
+    net = load_weights(f"authors:{zip_path}")
     p = load_dataset("lytro")[19]
     assert p.a.shape[:2] == (520, 520)
     _check_same(net, *_inputs(p.a, p.b))

@@ -60,12 +60,12 @@ def test_specs_that_do_not_resolve_say_so_in_one_line(monkeypatch, tmp_path):
     monkeypatch.setenv("SMFUSE_DATA", str(tmp_path))  # no authors' checkpoint there
     cases = {
         "code": (FileNotFoundError, "no smfuse_code.pt in"),
-        "official": (FileNotFoundError, r"the authors' checkpoint \(smfuse_official/checkpoint\.zip\) is not in a "
-                                        r"data folder; set SMFUSE_DATA or use 'official:PATH'"),
-        "official@614": (FileNotFoundError, "is not in a data folder"),
-        "official:@3": (ValueError, "empty path after 'official:'"),
+        "authors": (FileNotFoundError, r"the authors' checkpoint \(smfuse_official/checkpoint\.zip\) is not in a "
+                                        r"data folder; set SMFUSE_DATA or use 'authors:PATH'"),
+        "authors@614": (FileNotFoundError, "is not in a data folder"),
+        "authors:@3": (ValueError, "empty path after 'authors:'"),
         str(tmp_path / "absent.pt"): (CheckpointError, "no such checkpoint file"),
-        f"official:{tmp_path / 'absent.zip'}": (CheckpointError, "no such checkpoint"),
+        f"authors:{tmp_path / 'absent.zip'}": (CheckpointError, "no such checkpoint"),
     }
     for spec, (kind, message) in cases.items():
         with pytest.raises(kind, match=message) as err:
@@ -147,12 +147,12 @@ def test_official_specs_on_the_release():
     z = weights.authors_checkpoint()
     assert z is not None and z.name == "checkpoint.zip"
     ref614 = load_official(z, 614)
-    for spec in (f"official:{z}@614", "official@614"):
+    for spec in (f"authors:{z}@614", "authors@614"):
         assert resolve(spec).epoch == 614
         assert _same(load_weights(spec), ref614), spec
-    assert _same(load_weights("official"), load_official(z))
-    assert load_model("official") is load_model(f"official:{z}")  # one file, one cached model
+    assert _same(load_weights("authors"), load_official(z))
+    assert load_model("authors") is load_model(f"authors:{z}")  # one file, one cached model
     with pytest.raises(CheckpointError, match="no epoch 999"):
-        load_weights("official@999")
-    with pytest.raises(CheckpointError, match="TensorFlow checkpoint; load it with 'official:"):
+        load_weights("authors@999")
+    with pytest.raises(CheckpointError, match="TensorFlow checkpoint; load it with 'authors:"):
         load_weights(str(z))  # the authors' zip given as one of ours

@@ -280,14 +280,14 @@ def _smfuse_run(a, b, model, *, data_range=None):
 
 
 def _authors_weights() -> str:
-    """The authors' checkpoint in the data folder, as an ``official:PATH`` spec."""
+    """The authors' checkpoint in the data folder, as an ``authors:PATH`` spec."""
     from smfuse.runtime.weights import OFFICIAL_ZIP, authors_checkpoint
 
     path = authors_checkpoint()
     if path is None:
         raise ValueError(f"the authors' weights ({OFFICIAL_ZIP.as_posix()}) are not in the data folder; run "
-                         "`smfuse data fetch authors` (or set SMFUSE_DATA), or use smfuse_method('official:PATH')")
-    return f"official:{path}"
+                         "`smfuse data fetch authors` (or set SMFUSE_DATA), or use smfuse_method('authors:PATH')")
+    return f"authors:{path}"
 
 
 def _our_weights(variant: str) -> Callable[[], str]:
@@ -537,7 +537,7 @@ def smfuse_method(weights: str | MaskGenerator, name: str | None = None) -> Meth
     Parameters
     ----------
     weights : str or MaskGenerator
-        Our checkpoint's path, ``official`` / ``official:PATH[@EPOCH]``, or a model in hand
+        Our checkpoint's path, ``authors`` / ``authors:PATH[@EPOCH]``, or a model in hand
         (e.g. one just trained).
     name : str, optional
         The method's name in tables (default ``smfuse[<weights>]``).

@@ -9,7 +9,7 @@
 ``precision``     bfloat16 where the CPU computes it natively
 ``allocator``     keeps freed activations mapped (glibc)
 ``weights``       named weight sets: ``code``, ``paper`` (ours, shipped in ``trained/``) and
-                  ``official`` (the authors' release); loading and caching
+                  ``authors`` (the authors' release); loading and caching
 ``checkpoint``    our checkpoint format; ``official``: the authors' TensorFlow release;
                   ``tensorbundle``: TensorFlow's checkpoint format read without TensorFlow
 ``torch_internals``  the one place that touches PyTorch internals

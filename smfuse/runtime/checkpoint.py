@@ -16,7 +16,7 @@ them have the same shapes); a file without it, written before it existed, is
 Every failure to read a checkpoint (missing file, truncated or foreign file, wrong
 shape) raises :class:`~smfuse.runtime.tensorbundle.CheckpointError`, a ``ValueError`` whose
 one-line message names the file and the problem. The authors' TensorFlow release is
-read by :mod:`smfuse.runtime.official`; a weights spec (``paper``, ``official:PATH@EPOCH``, a
+read by :mod:`smfuse.runtime.official`; a weights spec (``paper``, ``authors:PATH@EPOCH``, a
 path) is turned into a model by :mod:`smfuse.runtime.weights`.
 """
 
@@ -158,7 +158,7 @@ def read_checkpoint(path) -> dict:
         raise CheckpointError(f"{label}: cannot read the file ({e.strerror or e})") from None
     if raw[:4] == b"PK\x03\x04" and is_official_zip(raw):
         raise CheckpointError(f"{label}: this is the authors' TensorFlow checkpoint; "
-                              f"load it with 'official:{label}' or load_official()")
+                              f"load it with 'authors:{label}' or load_official()")
     try:
         payload = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many kinds for a damaged file

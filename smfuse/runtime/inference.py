@@ -70,7 +70,7 @@ def _as_model(model) -> MaskGenerator:
         return load_model(model)
     if not isinstance(model, torch.nn.Module) or not hasattr(model, "logits"):
         raise TypeError(f"model must be a MaskGenerator or a weights spec (a checkpoint path, 'paper', 'code' or "
-                        f"'official[:PATH]'), got {type(model).__name__}")
+                        f"'authors[:PATH]'), got {type(model).__name__}")
     return model
 
 
@@ -209,7 +209,7 @@ def fuse(a: np.ndarray | str | os.PathLike, b: np.ndarray | str | os.PathLike, m
         name one image are refused); checked by :func:`smfuse.io.source_pair`.
     model : MaskGenerator or weights spec, optional
         A model, or a spec for :func:`smfuse.runtime.weights.load_model` (a checkpoint path,
-        ``paper``, ``code``, ``official[:PATH]``); defaults to the default variant (the
+        ``paper``, ``code``, ``authors[:PATH]``); defaults to the default variant (the
         shipped weights, or those in ``SMFUSE_WEIGHTS_DIR``).
     tile, fast, progress
         See :func:`predict_logits`.

@@ -21,7 +21,7 @@ step counters) are ignored. Variables are matched on the last component of their
 
 The checkpoint can be given as the zip, a folder holding the unzipped files, or one
 prefix such as ``CGAN_84/CGAN.model-617``. Where the release lies in the data folder,
-and the ``official:PATH[@EPOCH]`` weights spec, belong to :mod:`smfuse.runtime.weights`.
+and the ``authors:PATH[@EPOCH]`` weights spec, belong to :mod:`smfuse.runtime.weights`.
 
 Every failure raises :class:`~smfuse.runtime.tensorbundle.CheckpointError` (a ``ValueError``)
 with a one-line message naming the file and the problem.

@@ -10,11 +10,11 @@ option ``init_from``):
     ``smfuse/runtime/trained`` (:data:`PACKAGE_WEIGHTS_DIR`, how they were made is in its
     README). There is no fallback from one folder to the other: a folder set in the
     environment that lacks the file is an error, so that a notebook never mixes weights.
-``official``, ``official@EPOCH``
+``authors``, ``authors@EPOCH``
     The authors' released ``checkpoint.zip`` in the data folder
     (:func:`smfuse.data.sets.data_root`, at :data:`OFFICIAL_ZIP`), newest epoch (617) unless
     ``@EPOCH`` names one.
-``official:PATH``, ``official:PATH@EPOCH``
+``authors:PATH``, ``authors:PATH@EPOCH``
     The authors' checkpoint at ``PATH``: their zip, a folder holding the unzipped files,
     or one prefix such as ``CGAN_84/CGAN.model-617`` (:func:`smfuse.runtime.official.load_official`).
     A trailing ``@`` and digits always names the epoch.
@@ -78,7 +78,7 @@ PACKAGE_WEIGHTS_DIR = Path(__file__).resolve().parent / "trained"
 OFFICIAL_ZIP = Path("smfuse_official") / "checkpoint.zip"  # relative to data_root()
 CACHE_SIZE = 3
 
-_OFFICIAL_RE = re.compile(r"^official(?::(?P<path>.*?))?(?:@(?P<epoch>\d+))?$", re.S)
+_AUTHORS_RE = re.compile(r"^authors(?::(?P<path>.*?))?(?:@(?P<epoch>\d+))?$", re.S)
 
 
 @dataclass(frozen=True)
@@ -88,11 +88,11 @@ class WeightsSource:
     Attributes
     ----------
     spec : str
-        The spec as given (``paper``, ``official@614``, a path ...).
-    kind : {'ours', 'official'}
+        The spec as given (``paper``, ``authors@614``, a path ...).
+    kind : {'ours', 'authors'}
         Our checkpoint format, or the authors' TensorFlow release.
     path : Path
-        The file (or, for ``official``, the zip, folder or prefix).
+        The file (or, for ``authors``, the zip, folder or prefix).
     epoch : int or None
         The authors' epoch; None for the newest (and for ours).
     """
@@ -104,7 +104,7 @@ class WeightsSource:
 
     def load(self) -> MaskGenerator:
         """A fresh mask generator from this source, in eval mode, on the CPU."""
-        if self.kind == "official":
+        if self.kind == "authors":
             return load_official(self.path, self.epoch)
         return load_checkpoint(self.path)[0]
 
@@ -164,7 +164,7 @@ def resolve(spec: str | os.PathLike | None = None) -> WeightsSource:
     FileNotFoundError
         If a variant's file or the authors' checkpoint is not where the spec says.
     ValueError
-        If ``official:`` is followed by an empty path.
+        If ``authors:`` is followed by an empty path.
     TypeError
         If ``spec`` is neither a str, a path nor None.
     """
@@ -173,7 +173,7 @@ def resolve(spec: str | os.PathLike | None = None) -> WeightsSource:
     if isinstance(spec, os.PathLike):
         return WeightsSource(str(spec), "ours", Path(spec))
     if not isinstance(spec, str):
-        raise TypeError(f"weights spec must be a str ('paper', 'code', 'official[:PATH][@EPOCH]' or a "
+        raise TypeError(f"weights spec must be a str ('paper', 'code', 'authors[:PATH][@EPOCH]' or a "
                         f"checkpoint path), got {type(spec).__name__}")
     if spec in VARIANTS:
         path = weights_path(spec)
@@ -183,7 +183,7 @@ def resolve(spec: str | os.PathLike | None = None) -> WeightsSource:
             raise FileNotFoundError(f"weights {spec!r}: no smfuse_{spec}.pt in {where}; train them with "
                                     f"`smfuse train --config full --set variant={spec}`, or give a checkpoint path")
         return WeightsSource(spec, "ours", path)
-    m = _OFFICIAL_RE.match(spec)
+    m = _AUTHORS_RE.match(spec)
     if m is None:
         return WeightsSource(spec, "ours", Path(spec))
     path, epoch = m.group("path"), m.group("epoch")
@@ -191,10 +191,10 @@ def resolve(spec: str | os.PathLike | None = None) -> WeightsSource:
         path = authors_checkpoint()
         if path is None:
             raise FileNotFoundError(f"weights {spec!r}: the authors' checkpoint ({OFFICIAL_ZIP.as_posix()}) is "
-                                    f"not in a data folder; set SMFUSE_DATA or use 'official:PATH'")
+                                    f"not in a data folder; set SMFUSE_DATA or use 'authors:PATH'")
     elif not path:
-        raise ValueError(f"weights {spec!r}: empty path after 'official:'")
-    return WeightsSource(spec, "official", Path(path), None if epoch is None else int(epoch))
+        raise ValueError(f"weights {spec!r}: empty path after 'authors:'")
+    return WeightsSource(spec, "authors", Path(path), None if epoch is None else int(epoch))
 
 
 def load_weights(spec: str | os.PathLike | None = None) -> MaskGenerator:
@@ -217,8 +217,8 @@ def load_weights(spec: str | os.PathLike | None = None) -> MaskGenerator:
 
     Examples
     --------
-    >>> net = load_weights("official@617")  # doctest: +SKIP
-    >>> net = load_weights("official:checkpoint.zip@614")  # doctest: +SKIP
+    >>> net = load_weights("authors@617")  # doctest: +SKIP
+    >>> net = load_weights("authors:checkpoint.zip@614")  # doctest: +SKIP
     >>> net = load_weights("runs/code/final.pt")  # doctest: +SKIP
     """
     return resolve(spec).load()
