@@ -1,7 +1,7 @@
 """Time the guided block, :func:`smfuse.method.guided_block.initial_mask`, on one 520x520 grey pair.
 
 The pair is the bundled synthetic pair 1 at Lytro's size (520x520), converted to grey
-in [0, 1] as training does (:func:`smfuse.io.to_gray`), so the benchmark needs no data
+in [0, 1] as training does (:func:`smfuse.io.to_grey`), so the benchmark needs no data
 files. Prints the median of several runs, the threads and the machine, and records the
 row ``guided_block.initial_mask.520x520`` in ``results/benchmarks.csv``.
 
@@ -31,10 +31,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from smfuse.data.sets import synthetic_pair
     from smfuse.method.guided_block import initial_mask
-    from smfuse.io import to_gray
+    from smfuse.io import to_grey
 
     pair = synthetic_pair(1, size=520)
-    g1, g2 = to_gray(pair.a), to_gray(pair.b)
+    g1, g2 = to_grey(pair.a), to_grey(pair.b)
     assert g1.shape == (520, 520)
     median, times = time_median(lambda: initial_mask(g1, g2), repeats=args.repeats)
     threads, machine = available_threads(), machine_description()

@@ -42,10 +42,10 @@ _WRAPPER = ("import resource, subprocess, sys\n"
 
 # The mask as the command computed it before it streamed the guided block: whole-image filters.
 _WHOLE_IMAGE = ("import sys, numpy as np\n"
-                "from smfuse.io import gray_unit, source_pair, write_image\n"
+                "from smfuse.io import grey_unit, source_pair, write_image\n"
                 "from smfuse.method.guided_block import focus_map\n"
                 "a, b = source_pair(sys.argv[1], sys.argv[2])\n"
-                "g1, g2 = gray_unit(a), gray_unit(b)\n"
+                "g1, g2 = grey_unit(a), grey_unit(b)\n"
                 "mi = focus_map(g2) > focus_map(g1)\n"
                 "write_image(sys.argv[3], np.where(mi, np.uint8(255), np.uint8(0)))\n")
 

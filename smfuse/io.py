@@ -36,7 +36,7 @@ __all__ = [
     "refuse_same_source",
     "write_image",
     "rgb2gray_matlab",
-    "to_gray",
+    "to_grey",
     "to_unit",
     "from_unit",
     "check_pair",
@@ -44,8 +44,8 @@ __all__ = [
     "atomic_path",
     "check_image",
     "as_image",
-    "gray_unit",
-    "gray255",
+    "grey_unit",
+    "grey255",
     "check_data_range",
     "FLOAT_TOLERANCE",
     "refuse_clobber",
@@ -397,7 +397,7 @@ def from_unit(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return np.clip(np.rint(np.asarray(image) * top), 0, top).astype(dtype)
 
 
-def to_gray(image: np.ndarray) -> np.ndarray:
+def to_grey(image: np.ndarray) -> np.ndarray:
     """Grey version of an image in [0, 1] float64.
 
     RGB ``uint8`` images use MATLAB ``rgb2gray`` (rounded to 8 bit, as the authors'
@@ -501,7 +501,7 @@ def check_image(x, *, role: str = "the image", data_range: float | None = None, 
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{role}: expected a numpy array, got {type(x).__name__} (convert it with np.asarray first)")
     if grey and x.ndim != 2:
-        hint = " (convert colour with smfuse.io.to_gray first)" if x.ndim == 3 and x.shape[2] == 3 else ""
+        hint = " (convert colour with smfuse.io.to_grey first)" if x.ndim == 3 and x.shape[2] == 3 else ""
         raise ValueError(f"{role} must be a grey (H, W) image, got shape {x.shape}{hint}")
     if x.ndim not in (2, 3) or (x.ndim == 3 and x.shape[2] != 3):
         raise ValueError(f"{role} must be a grey (H, W) or RGB (H, W, 3) image, got shape {x.shape}")
@@ -545,9 +545,9 @@ def as_image(x, *, role: str = "the image", data_range: float | None = None, gre
     return np.clip(out, 0.0, 1.0, out=out)
 
 
-def gray_unit(x, *, role: str = "the image", data_range: float | None = None,
+def grey_unit(x, *, role: str = "the image", data_range: float | None = None,
               option: str = "data_range=") -> np.ndarray:
-    """Grey version of a checked image, float64 in [0, 1] (:func:`to_gray` after :func:`check_image`).
+    """Grey version of a checked image, float64 in [0, 1] (:func:`to_grey` after :func:`check_image`).
 
     8-bit RGB goes through MATLAB ``rgb2gray`` (rounded to 8 bit); other RGB images use
     the same weights without rounding.
@@ -559,7 +559,7 @@ def gray_unit(x, *, role: str = "the image", data_range: float | None = None,
     return u @ RGB2GRAY_WEIGHTS if u.ndim == 3 else u
 
 
-def gray255(x, *, role: str = "the image", data_range: float | None = None,
+def grey255(x, *, role: str = "the image", data_range: float | None = None,
             option: str = "data_range=") -> np.ndarray:
     """A checked image in the metric convention: grey float64 on the 0..255 scale.
 

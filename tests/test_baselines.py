@@ -7,7 +7,7 @@ from datahelp import require
 from smfuse.evaluation.baselines import dwt, gff, laplacian_pyramid
 from smfuse.data.sets import data_root, synthetic_pair
 from smfuse.method.guided_block import initial_mask
-from smfuse.io import read_image, to_gray
+from smfuse.io import read_image, to_grey
 from smfuse.evaluation.methods import get_method, method_names
 
 METHODS = list(method_names("baseline"))  # the SMFuse methods need weights: tests/test_methods.py
@@ -122,7 +122,7 @@ def test_initial_mask_method_copies_pixels_by_the_initial_mask():
     p = synthetic_pair(1, size=96)  # colour
     out = get_method("initial_mask")(p.a, p.b)
     f = out.fused
-    mask = initial_mask(to_gray(p.a), to_gray(p.b))
+    mask = initial_mask(to_grey(p.a), to_grey(p.b))
     np.testing.assert_array_equal(out.mask, mask)
     np.testing.assert_array_equal(f[mask], p.b[mask])
     np.testing.assert_array_equal(f[~mask], p.a[~mask])

@@ -12,7 +12,7 @@ from smfuse.runtime.checkpoint import save_checkpoint
 from smfuse.cli import main
 from smfuse.data.sets import synthetic_pair
 from smfuse.method.guided_block import initial_mask
-from smfuse.io import read_image, to_gray, write_image
+from smfuse.io import read_image, to_grey, write_image
 from smfuse.method.network import MaskGenerator
 
 
@@ -58,7 +58,7 @@ def test_initial_mask(files):
     written = read_image(out)
     p = synthetic_pair(1, size=64)
     assert set(np.unique(written)) <= {0, 255}
-    np.testing.assert_array_equal(written == 255, initial_mask(to_gray(p.a), to_gray(p.b)))
+    np.testing.assert_array_equal(written == 255, initial_mask(to_grey(p.a), to_grey(p.b)))
     assert ((written == 255) == p.mask).mean() > 0.8  # a soft-edged stripe at 64 px: measured 0.85
 
 
@@ -419,7 +419,7 @@ def test_a_grey_alpha_pair_fuses_to_a_grey_image(files, tmp_path):
     from PIL import Image
 
     for s in "ab":
-        g = read_image(files / "grey.png") if s == "a" else to_gray(read_image(files / "b.png"))
+        g = read_image(files / "grey.png") if s == "a" else to_grey(read_image(files / "b.png"))
         g = g if g.dtype == np.uint8 else np.round(g * 255).astype(np.uint8)
         Image.fromarray(np.dstack([g, np.full_like(g, 255)]), "LA").save(tmp_path / f"{s}.png")
     out = tmp_path / "f.png"
@@ -452,10 +452,10 @@ def test_one_image_as_both_sources_is_refused_in_one_line(files, tmp_path, capsy
 
 
 def test_the_initial_mask_of_a_colour_or_16_bit_pair_is_the_one_fusion_would_use(files, tmp_path):
-    from smfuse.io import gray_unit
+    from smfuse.io import grey_unit
 
     a, b = read_image(files / "a.png"), read_image(files / "b.png")
-    want = initial_mask(gray_unit(a), gray_unit(b))
+    want = initial_mask(grey_unit(a), grey_unit(b))
     assert main(["initial-mask", str(files / "a.png"), str(files / "b.png"), "-o", str(tmp_path / "m8.png")]) == 0
     np.testing.assert_array_equal(read_image(tmp_path / "m8.png") == 255, want)
     a16, b16 = a.astype(np.uint16) * 257, b.astype(np.uint16) * 257
@@ -463,7 +463,7 @@ def test_the_initial_mask_of_a_colour_or_16_bit_pair_is_the_one_fusion_would_use
     write_image(tmp_path / "b16.tif", b16)
     assert main(["initial-mask", str(tmp_path / "a16.tif"), str(tmp_path / "b16.tif"), "-o",
                  str(tmp_path / "m16.png")]) == 0
-    np.testing.assert_array_equal(read_image(tmp_path / "m16.png") == 255, initial_mask(gray_unit(a16), gray_unit(b16)))
+    np.testing.assert_array_equal(read_image(tmp_path / "m16.png") == 255, initial_mask(grey_unit(a16), grey_unit(b16)))
 
 
 # ----------------------------------------------------------------------------- folders named by option

@@ -11,14 +11,14 @@ import pytest  # noqa: E402
 from smfuse.reproduce import explorers  # noqa: E402
 from smfuse.data.sets import synthetic_pair  # noqa: E402
 from smfuse.method.guided_block import initial_mask, subtraction_map  # noqa: E402
-from smfuse.io import to_gray  # noqa: E402
+from smfuse.io import to_grey  # noqa: E402
 from smfuse.evaluation.metrics import mask_accuracy  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def pair():
     p = synthetic_pair(2, size=64)
-    return to_gray(p.a), to_gray(p.b), p.mask, to_gray(p.truth)
+    return to_grey(p.a), to_grey(p.b), p.mask, to_grey(p.truth)
 
 
 def test_draw_blur(pair):
@@ -95,7 +95,7 @@ def test_slider_redraws_in_place(pair, shown):
 
 def test_explorer_input_checks(pair):
     a, b, mask, truth = pair
-    with pytest.raises(ValueError, match="grey .* convert it with to_gray"):
+    with pytest.raises(ValueError, match="grey .* convert it with to_grey"):
         explorers.blur_explorer(np.dstack([truth] * 3))
     with pytest.raises(ValueError, match="blur_size must be one of"):
         explorers.blur_explorer(truth, blur_size=4)

@@ -8,12 +8,12 @@ from datahelp import require
 from smfuse.data.sets import data_root, load_dataset, synthetic_pair
 from smfuse.runtime.fast import FastLogits
 from smfuse.runtime.inference import fuse, predict_logits
-from smfuse.io import to_gray
+from smfuse.io import to_grey
 from smfuse.method.network import MaskGenerator, to_network_input
 
 
 def _inputs(a, b):
-    t = lambda x: to_network_input(torch.from_numpy(to_gray(x).astype(np.float32))[None, None])  # noqa: E731
+    t = lambda x: to_network_input(torch.from_numpy(to_grey(x).astype(np.float32))[None, None])  # noqa: E731
     return t(a), t(b)
 
 
@@ -92,14 +92,14 @@ def test_fuse_fast_equals_plain_and_follows_weight_changes():
     # a change of the weights in place is seen by the cached fast path
     with torch.no_grad():
         net.dec3.bias.add_(5.0)
-    z_fast = predict_logits(net, to_gray(p.a), to_gray(p.b))
-    z_plain = predict_logits(net, to_gray(p.a), to_gray(p.b), fast=False)
+    z_fast = predict_logits(net, to_grey(p.a), to_grey(p.b))
+    z_plain = predict_logits(net, to_grey(p.a), to_grey(p.b), fast=False)
     np.testing.assert_allclose(z_fast, z_plain, atol=1e-5)
     # and so is a new state dict
     other = MaskGenerator().eval()
     net.load_state_dict(other.state_dict())
-    np.testing.assert_allclose(predict_logits(net, to_gray(p.a), to_gray(p.b)),
-                               predict_logits(other, to_gray(p.a), to_gray(p.b), fast=False), atol=1e-5)
+    np.testing.assert_allclose(predict_logits(net, to_grey(p.a), to_grey(p.b)),
+                               predict_logits(other, to_grey(p.a), to_grey(p.b), fast=False), atol=1e-5)
 
 
 def test_tiled_fast_equals_untiled_fast():
@@ -131,7 +131,7 @@ def test_tiling_reserves_the_largest_tile_once():
     torch.manual_seed(6)
     net = MaskGenerator().eval()
     p = synthetic_pair(5, size=134)
-    predict_logits(net, to_gray(p.a), to_gray(p.b), tile=64)  # tiles [0, 64) and [64, 134) (6 px merged)
+    predict_logits(net, to_grey(p.a), to_grey(p.b), tile=64)  # tiles [0, 64) and [64, 134) (6 px merged)
     from smfuse.runtime.inference import _fast_logits
 
     # the largest tile, [64, 134) with a halo of 4 on its inner side: 74 pixels, padded by 1
@@ -157,7 +157,7 @@ def test_dilated_tiling_equals_untiled_with_its_wider_halo(arch, field):
     torch.manual_seed(8)
     net = MaskGenerator(arch=arch).eval()
     p = synthetic_pair(2, size=200)
-    g1, g2 = to_gray(p.a), to_gray(p.b)
+    g1, g2 = to_grey(p.a), to_grey(p.b)
     full = predict_logits(net, g1, g2, tile=None)
     for tile in (64, field):  # the smallest tile: 2 * (field // 2) + 1 = the receptive field
         np.testing.assert_array_equal(predict_logits(net, g1, g2, tile=tile) > 0, full > 0)

@@ -4,7 +4,7 @@ import torch
 
 from smfuse.data.sets import synthetic_pair
 from smfuse.runtime.inference import HALO, fuse, predict_logits
-from smfuse.io import to_gray
+from smfuse.io import to_grey
 from smfuse.method.network import MaskGenerator
 
 
@@ -41,7 +41,7 @@ def test_colour_fusion_takes_whole_pixels_from_one_source(net):
     np.testing.assert_array_equal(res.fused[res.mask], p.b[res.mask])
     np.testing.assert_array_equal(res.fused[~res.mask], p.a[~res.mask])
     # the mask comes from the grey pair
-    z = predict_logits(net, to_gray(p.a), to_gray(p.b), tile=None)
+    z = predict_logits(net, to_grey(p.a), to_grey(p.b), tile=None)
     np.testing.assert_array_equal(res.mask, z > 0)
 
 

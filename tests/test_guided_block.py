@@ -4,7 +4,7 @@ import pytest
 from datahelp import require
 from smfuse.data.sets import load_dataset, synthetic_pair
 from smfuse.method.guided_block import focus_map, initial_mask, subtraction_map
-from smfuse.io import to_gray
+from smfuse.io import to_grey
 
 
 def test_subtraction_map_zero_on_flat_image():
@@ -29,7 +29,7 @@ def test_mi_on_synthetic_pairs_with_truth():
     accs = []
     for i in range(4):
         p = synthetic_pair(i)
-        accs.append((initial_mask(to_gray(p.a), to_gray(p.b)) == p.mask).mean())
+        accs.append((initial_mask(to_grey(p.a), to_grey(p.b)) == p.mask).mean())
     assert min(accs) > 0.97, accs
 
 
@@ -120,33 +120,33 @@ def test_halo_is_how_far_one_pixel_reaches(rng):
 @pytest.mark.parametrize("band", [1, 4, 13, 50, None])
 def test_the_initial_mask_in_bands_is_the_whole_image_mask(band):
     p = synthetic_pair(3, size=64)
-    g1, g2 = to_gray(p.a), to_gray(p.b)
+    g1, g2 = to_grey(p.a), to_grey(p.b)
     want = focus_map(g2) > focus_map(g1)
     assert 0.05 < want.mean() < 0.95
     np.testing.assert_array_equal(initial_mask(p.a, p.b, band=band), want)
 
 
 def test_the_initial_mask_accepts_what_fuse_accepts(tmp_path):
-    from smfuse.io import gray_unit, write_image
+    from smfuse.io import grey_unit, write_image
 
     p = synthetic_pair(1, size=48)
     assert p.a.ndim == 3 and p.a.dtype == np.uint8
     # colour is made grey as fusion makes it (MATLAB rgb2gray for 8 bits)
-    want = initial_mask(gray_unit(p.a), gray_unit(p.b))
+    want = initial_mask(grey_unit(p.a), grey_unit(p.b))
     np.testing.assert_array_equal(initial_mask(p.a, p.b), want)
-    np.testing.assert_array_equal(want, initial_mask(to_gray(p.a), to_gray(p.b)))
+    np.testing.assert_array_equal(want, initial_mask(to_grey(p.a), to_grey(p.b)))
     a16, b16 = p.a.astype(np.uint16) * 257, p.b.astype(np.uint16) * 257
-    np.testing.assert_array_equal(initial_mask(a16, b16), initial_mask(gray_unit(a16), gray_unit(b16)))
+    np.testing.assert_array_equal(initial_mask(a16, b16), initial_mask(grey_unit(a16), grey_unit(b16)))
     af, bf = p.a.astype(np.float32), p.b.astype(np.float32)
     np.testing.assert_array_equal(initial_mask(af, bf, data_range=255),
-                                  initial_mask(gray_unit(af, data_range=255), gray_unit(bf, data_range=255)))
+                                  initial_mask(grey_unit(af, data_range=255), grey_unit(bf, data_range=255)))
     write_image(tmp_path / "a.png", p.a)
     write_image(tmp_path / "b.png", p.b)
     np.testing.assert_array_equal(initial_mask(tmp_path / "a.png", str(tmp_path / "b.png")), want)
     with pytest.raises(ValueError, match=r"^the first source \S+a.png and the second source \S+a.png are one file"):
         initial_mask(tmp_path / "a.png", tmp_path / "a.png")
     with pytest.raises(ValueError, match=r"^the first source is grey and the second source is colour"):
-        initial_mask(to_gray(p.a), p.b)
+        initial_mask(to_grey(p.a), p.b)
     with pytest.raises(ValueError, match=r"^sources differ in pixel type: the first source is uint8, the second source "
                                          "is uint16"):
         initial_mask(p.a, b16)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from smfuse.io import check_pair, from_unit, read_image, rgb2gray_matlab, round_half_away, to_gray, to_unit, write_image
+from smfuse.io import check_pair, from_unit, read_image, rgb2gray_matlab, round_half_away, to_grey, to_unit, write_image
 
 
 def test_round_half_away_differs_from_numpy():
@@ -92,9 +92,9 @@ def test_unit_roundtrip():
     np.testing.assert_array_equal(from_unit(to_unit(y), np.uint16), y)
 
 
-def test_to_gray_uses_matlab_conversion():
+def test_to_grey_uses_matlab_conversion():
     px = np.array([[[10, 20, 30]]], np.uint8)
-    assert to_gray(px)[0, 0] == pytest.approx(18 / 255)
+    assert to_grey(px)[0, 0] == pytest.approx(18 / 255)
 
 
 def test_check_pair_messages():

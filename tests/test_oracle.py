@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from smfuse.data.sets import synthetic_pair
-from smfuse.io import to_gray
+from smfuse.io import to_grey
 from smfuse.evaluation.oracle import boundary_band, candidate_masks
 
 
@@ -19,7 +19,7 @@ def test_boundary_band_width():
 
 def test_candidates_depart_from_mi_only_where_stated():
     p = synthetic_pair(0, size=96)
-    g1, g2 = to_gray(p.a), to_gray(p.b)
+    g1, g2 = to_grey(p.a), to_grey(p.b)
     c = candidate_masks(g1, g2, band=4)
     mi = c["MI"]
     outside = ~boundary_band(mi, 4)

@@ -173,10 +173,10 @@ def test_initial_weights_come_from_the_seed_not_the_global_state(tmp_path, pairs
 
 def test_training_labels_are_the_float64_initial_mask(pairs):
     from smfuse.method.guided_block import initial_mask
-    from smfuse.io import to_gray
+    from smfuse.io import to_grey
 
     ts = TrainingSet(pairs[:1])
-    assert np.array_equal(ts.mi[0].numpy() > 0.5, initial_mask(to_gray(pairs[0].a), to_gray(pairs[0].b)))
+    assert np.array_equal(ts.mi[0].numpy() > 0.5, initial_mask(to_grey(pairs[0].a), to_grey(pairs[0].b)))
 
 
 @pytest.mark.filterwarnings("ignore:precision='bf16' without native bfloat16:RuntimeWarning")
@@ -333,10 +333,10 @@ def test_training_objective_is_the_training_loss_on_whole_images(pairs):
 
 def test_the_subtraction_supervision_is_the_raw_decision_of_the_subtraction_maps(pairs):
     """supervision='subtraction' labels a pixel 1 where S2 > S1, with no guided filter (claim C5's weaker label)."""
-    from smfuse.io import to_gray
+    from smfuse.io import to_grey
     from smfuse.method.guided_block import initial_mask, subtraction_map
 
-    g1, g2 = to_gray(pairs[0].a), to_gray(pairs[0].b)
+    g1, g2 = to_grey(pairs[0].a), to_grey(pairs[0].b)
     ts = TrainingSet(pairs[:1], supervision="subtraction")
     expected = subtraction_map(g2) > subtraction_map(g1)
     assert np.array_equal(ts.mi[0].numpy() > 0.5, expected)

@@ -58,7 +58,7 @@ import pandas as pd
 from scipy import ndimage
 from skimage.segmentation import find_boundaries
 
-from smfuse.io import check_image, gray255
+from smfuse.io import check_image, grey255
 
 __all__ = ["classify_departures", "pixel_classes", "true_decision", "CLASSES", "COLUMNS", "BAND", "SMALL_AREA",
            "FLAT_STD", "FLAT_WINDOW"]
@@ -150,7 +150,7 @@ def pixel_classes(truth_mask: np.ndarray, truth_image: np.ndarray, *, determined
         raise ValueError(f"flat_std must be >= 0 grey levels, got {flat_std!r}")
     if not isinstance(flat_window, (int, np.integer)) or flat_window < 1 or flat_window % 2 == 0:
         raise ValueError(f"flat_window must be a positive odd integer, got {flat_window!r}")
-    grey = gray255(check_image(truth_image, role="truth_image"), role="truth_image")
+    grey = grey255(check_image(truth_image, role="truth_image"), role="truth_image")
     if grey.shape != t.shape:
         raise ValueError(f"truth_image is {grey.shape[:2]} but truth_mask is {t.shape}; give the pair's own truth")
     if determined is not None:

@@ -14,7 +14,7 @@ Every function takes its images through the input contract (:func:`smfuse.io.as_
 ``uint8`` and ``uint16`` are scaled to [0, 1] by their range (so an 8-bit image gives the
 same mask as its [0, 1] version; ``eps`` is on the [0, 1] scale), float images must lie
 in [0, 1] or in [0, ``data_range``]. :func:`initial_mask` also takes colour sources and image
-files, as :func:`smfuse.fuse` does, and makes them grey the same way (:func:`smfuse.io.gray_unit`:
+files, as :func:`smfuse.fuse` does, and makes them grey the same way (:func:`smfuse.io.grey_unit`:
 MATLAB ``rgb2gray`` for 8-bit colour).
 
 :func:`initial_mask` streams the filters down the image in bands of rows, so that a 12 MP
@@ -36,7 +36,7 @@ import numpy as np
 from scipy import ndimage
 
 from smfuse.method.filters import guided_filter, mean_filter
-from smfuse.io import as_image, gray_unit, source_pair
+from smfuse.io import as_image, grey_unit, source_pair
 
 __all__ = ["subtraction_map", "focus_map", "initial_mask", "halo", "BLUR_SIZE", "GF_RADIUS", "GF_EPS"]
 
@@ -124,7 +124,7 @@ def initial_mask(i1, i2, *, blur_size: int = BLUR_SIZE, r: int = GF_RADIUS, eps:
         [0, 1] (in [0, ``data_range``] if given); or the paths of two image files
         (:func:`smfuse.io.read_image`). What :func:`smfuse.fuse` accepts, checked by
         :func:`smfuse.io.source_pair`; colour is made grey as fusion makes it
-        (:func:`smfuse.io.gray_unit`: MATLAB ``rgb2gray`` for 8-bit colour).
+        (:func:`smfuse.io.grey_unit`: MATLAB ``rgb2gray`` for 8-bit colour).
     blur_size, r, eps
         Mean-filter side, guided-filter radius and regularisation (7, 5, 0.3).
     data_range : float, optional
@@ -157,9 +157,9 @@ def initial_mask(i1, i2, *, blur_size: int = BLUR_SIZE, r: int = GF_RADIUS, eps:
     if band is not None and (not isinstance(band, (int, np.integer)) or isinstance(band, bool) or band < 1):
         raise ValueError(f"band must be a positive number of rows or None, got {band!r}")
     a, b = source_pair(i1, i2, data_range=data_range)
-    g1 = gray_unit(a, role="the first source", data_range=data_range)
+    g1 = grey_unit(a, role="the first source", data_range=data_range)
     del a
-    g2 = gray_unit(b, role="the second source", data_range=data_range)
+    g2 = grey_unit(b, role="the second source", data_range=data_range)
     del b
     h, w = g1.shape
     rows = band or max(1, BAND_PIXELS // w)

@@ -168,7 +168,7 @@ def blur_explorer(truth: np.ndarray, *, blur_size: int = 7, sigma: float = 1.5) 
     Parameters
     ----------
     truth : (H, W) ndarray
-        All-in-focus grey image in [0, 1] (e.g. ``to_gray(synthetic_pair(0).truth)``).
+        All-in-focus grey image in [0, 1] (e.g. ``to_grey(synthetic_pair(0).truth)``).
     blur_size, sigma
         Starting values (the figure shown without a widget frontend).
     """
@@ -176,7 +176,7 @@ def blur_explorer(truth: np.ndarray, *, blur_size: int = 7, sigma: float = 1.5) 
 
     truth = np.asarray(truth, dtype=np.float64)
     if truth.ndim != 2:
-        raise ValueError(f"truth must be a grey (H, W) image, got shape {truth.shape}; convert it with to_gray")
+        raise ValueError(f"truth must be a grey (H, W) image, got shape {truth.shape}; convert it with to_grey")
     if blur_size not in BLUR_SIZES:
         raise ValueError(f"blur_size must be one of {BLUR_SIZES}, got {blur_size}")
     sliders = {
@@ -206,7 +206,7 @@ def guided_explorer(a: np.ndarray, b: np.ndarray, true_mask: np.ndarray, *, r: i
     true_mask = np.asarray(true_mask, dtype=bool)
     if a.ndim != 2 or a.shape != b.shape or a.shape != true_mask.shape:
         raise ValueError(f"a, b and true_mask must be (H, W) of one size, got {a.shape}, {b.shape}, "
-                         f"{true_mask.shape}; convert colour sources with to_gray")
+                         f"{true_mask.shape}; convert colour sources with to_grey")
     sliders = {
         "r": widgets.IntSlider(value=r, min=1, max=15, description="r", continuous_update=False),
         "eps": widgets.SelectionSlider(options=sorted(set(EPS_VALUES) | {eps}), value=eps, description="eps",

@@ -30,7 +30,7 @@ import torch
 
 from smfuse.runtime.fast import FastLogits
 from smfuse.runtime.torch_internals import tensor_version
-from smfuse.io import check_data_range, gray_unit, source_pair
+from smfuse.io import check_data_range, grey_unit, source_pair
 from smfuse.method.fusion import apply_mask, binary_mask, mg_from_logits
 from smfuse.method.network import RECEPTIVE_FIELD, MaskGenerator, to_network_input
 from smfuse.runtime.weights import load_model
@@ -230,8 +230,8 @@ def fuse(a: np.ndarray | str | os.PathLike, b: np.ndarray | str | os.PathLike, m
     """
     a, b = source_pair(a, b, data_range=check_data_range(data_range))
     model = _as_model(model)
-    g1 = gray_unit(a, role="the first source", data_range=data_range)
-    g2 = gray_unit(b, role="the second source", data_range=data_range)
+    g1 = grey_unit(a, role="the first source", data_range=data_range)
+    g2 = grey_unit(b, role="the second source", data_range=data_range)
     z = predict_logits(model, g1, g2, tile=tile, fast=fast, progress=progress)
     mask = binary_mask(z)
     return FuseResult(fused=apply_mask(a, b, mask), mask=mask, mg=mg_from_logits(z))

@@ -34,7 +34,7 @@ import torch
 from smfuse.runtime.allocator import keep_freed_memory
 from smfuse.data.sets import Pair, load_dataset
 from smfuse.method.guided_block import initial_mask, subtraction_map
-from smfuse.io import to_gray
+from smfuse.io import to_grey
 from smfuse.method.losses import LossTerms, SMFuseLoss, gradient_loss, map_loss
 from smfuse.method.network import MaskGenerator, to_network_input
 from smfuse.runtime.precision import PRECISIONS, native_bf16, resolve_precision
@@ -326,7 +326,7 @@ class TrainingSet:
         self.supervision = supervision
         self.g1, self.g2, self.mi = [], [], []
         for p in pairs:
-            g1, g2 = to_gray(p.a), to_gray(p.b)  # float64, as at inference
+            g1, g2 = to_grey(p.a), to_grey(p.b)  # float64, as at inference
             mi = training_label(g1, g2, supervision)
             self.g1.append(torch.from_numpy(g1.astype(np.float32)))
             self.g2.append(torch.from_numpy(g2.astype(np.float32)))

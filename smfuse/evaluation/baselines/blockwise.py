@@ -42,7 +42,7 @@ from __future__ import annotations
 import numpy as np
 
 from smfuse.evaluation.baselines._common import prepare
-from smfuse.io import gray_unit
+from smfuse.io import grey_unit
 
 __all__ = ["block_spatial_frequency", "block_decision", "fuse_with_mask", "fuse", "BLOCK_SIZES"]
 
@@ -128,8 +128,8 @@ def fuse_with_mask(a: np.ndarray, b: np.ndarray, *, block: int = 16,
     block = _check_block(block)
     prepare(a, b, data_range)
     a, b = np.asarray(a), np.asarray(b)
-    mask = block_decision(gray_unit(a, role="the first source", data_range=data_range),
-                          gray_unit(b, role="the second source", data_range=data_range), block)
+    mask = block_decision(grey_unit(a, role="the first source", data_range=data_range),
+                          grey_unit(b, role="the second source", data_range=data_range), block)
     return np.where(mask[..., None] if a.ndim == 3 else mask, b, a), mask
 
 
@@ -140,7 +140,7 @@ def fuse(a: np.ndarray, b: np.ndarray, *, block: int = 16, data_range: float | N
     ----------
     a, b : (H, W) or (H, W, 3) ndarray
         Registered sources of the same shape and dtype (``uint8``, ``uint16``, or float in
-        [0, 1]); the decision is made on their grey images (:func:`smfuse.io.gray_unit`) and
+        [0, 1]); the decision is made on their grey images (:func:`smfuse.io.grey_unit`) and
         applied to every channel.
     block : int
         Block side in pixels (the register compares 8, 16 and 32).

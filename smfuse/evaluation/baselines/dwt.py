@@ -11,7 +11,7 @@ Choices (no single reference implementation exists; these are ours, stated once)
   :func:`pywt.dwt_max_level` on small images), PyWavelets' default ``'symmetric'``
   border extension; the reconstruction is cropped to the source size;
 - colour: the choice between the sources is made on the grey images' coefficients
-  (MATLAB ``rgb2gray`` weights, see :func:`smfuse.io.to_gray`) and applied to every
+  (MATLAB ``rgb2gray`` weights, see :func:`smfuse.io.to_grey`) and applied to every
   channel, so that each fused coefficient takes all its channels from one source and
   the fusion invents no colours; ties go to the first source.
 """
@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pywt
 
-from smfuse.io import gray_unit
+from smfuse.io import grey_unit
 from smfuse.evaluation.baselines._common import finish, prepare
 
 __all__ = ["fuse", "WAVELET", "LEVELS"]
@@ -99,7 +99,7 @@ def fuse(a: np.ndarray, b: np.ndarray, *, wavelet: str = WAVELET, levels: int = 
         return pywt.wavedec2(x, wavelet, mode=mode, level=n, axes=(0, 1))
 
     # Decisions on the grey coefficients, one per position, shared by all channels.
-    ga, gb = dec(gray_unit(a, role="the first source", data_range=data_range)), dec(gray_unit(b, role="the second source", data_range=data_range))
+    ga, gb = dec(grey_unit(a, role="the first source", data_range=data_range)), dec(grey_unit(b, role="the second source", data_range=data_range))
     ca, cb = dec(a01), dec(b01)
     fused = [0.5 * (ca[0] + cb[0])]
     for bands_a, bands_b, bands_ga, bands_gb in zip(ca[1:], cb[1:], ga[1:], gb[1:]):

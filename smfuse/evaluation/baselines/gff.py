@@ -42,7 +42,7 @@ import numpy as np
 from scipy import ndimage
 
 from smfuse.method.filters import guided_filter
-from smfuse.io import gray_unit, round_half_away
+from smfuse.io import grey_unit, round_half_away
 from smfuse.evaluation.baselines._common import finish, prepare
 
 __all__ = ["fuse", "saliency", "weight_maps"]
@@ -206,7 +206,7 @@ def fuse(a: np.ndarray, b: np.ndarray, *, r1: int = R1, eps1: float = EPS1, r2: 
             raise ValueError(f"{name} must be > 0, got {v!r}")
     if mean_size < 1 or mean_size % 2 == 0:
         raise ValueError(f"mean_size must be a positive odd integer, got {mean_size}")
-    ga, gb = gray_unit(a, role="the first source", data_range=data_range), gray_unit(b, role="the second source", data_range=data_range)
+    ga, gb = grey_unit(a, role="the first source", data_range=data_range), grey_unit(b, role="the second source", data_range=data_range)
     wb, wd = weight_maps(ga, gb, r1=int(r1), eps1=eps1, r2=int(r2), eps2=eps2,
                          gauss_size=gauss_size, gauss_sigma=gauss_sigma,
                          quantize_weights=quantize_weights)

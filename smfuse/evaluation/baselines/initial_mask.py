@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from smfuse.method.guided_block import initial_mask
-from smfuse.io import gray_unit
+from smfuse.io import grey_unit
 from smfuse.evaluation.baselines._common import prepare
 
 __all__ = ["fuse", "fuse_with_mask"]
@@ -26,8 +26,8 @@ def fuse_with_mask(a: np.ndarray, b: np.ndarray, *, data_range: float | None = N
     """
     prepare(a, b, data_range)
     a, b = np.asarray(a), np.asarray(b)
-    mask = initial_mask(gray_unit(a, role="the first source", data_range=data_range),
-                        gray_unit(b, role="the second source", data_range=data_range))
+    mask = initial_mask(grey_unit(a, role="the first source", data_range=data_range),
+                        grey_unit(b, role="the second source", data_range=data_range))
     return np.where(mask[..., None] if a.ndim == 3 else mask, b, a), mask
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from smfuse.io import gray_unit
+from smfuse.io import grey_unit
 from smfuse.evaluation.baselines._common import finish, prepare
 
 __all__ = ["fuse", "pyramid", "collapse", "LEVELS", "KERNEL"]
@@ -114,7 +114,7 @@ def fuse(a: np.ndarray, b: np.ndarray, *, levels: int = LEVELS,
     if int(levels) != levels or levels < 1:
         raise ValueError(f"levels must be a positive integer, got {levels!r}")
     pa, pb = pyramid(a01, levels), pyramid(b01, levels)
-    ga, gb = pyramid(gray_unit(a, role="the first source", data_range=data_range), levels), pyramid(gray_unit(b, role="the second source", data_range=data_range), levels)
+    ga, gb = pyramid(grey_unit(a, role="the first source", data_range=data_range), levels), pyramid(grey_unit(b, role="the second source", data_range=data_range), levels)
     fused = []
     for la, lb, da, db in zip(pa[:-1], pb[:-1], ga[:-1], gb[:-1]):
         take_a = np.abs(da) >= np.abs(db)

@@ -10,7 +10,7 @@ real pairs (Lytro, the grey set), says how much a truth-set verdict owes to the 
 model. Registered as the method ``reblur`` in :mod:`smfuse.evaluation.methods`.
 
 The rule, on the grey sources ``I1 = grey(a)``, ``I2 = grey(b)`` in [0, 1]
-(:func:`smfuse.io.gray_unit`):
+(:func:`smfuse.io.grey_unit`):
 
 1. For each sigma of ``SIGMAS = (1, 1.5, 2, 3, 4)`` px (Gaussian, truncated at 4 sigma,
    mirrored borders), the local residual of explaining one source as a blur of the other,
@@ -45,7 +45,7 @@ import numpy as np
 from scipy import ndimage
 
 from smfuse.evaluation.baselines._common import prepare
-from smfuse.io import gray_unit
+from smfuse.io import grey_unit
 from smfuse.method.filters import guided_filter
 
 __all__ = ["fuse", "fuse_with_mask", "blur_residuals", "decision", "SIGMAS", "WINDOW", "R", "EPS", "TIE"]
@@ -138,8 +138,8 @@ def fuse_with_mask(a: np.ndarray, b: np.ndarray, *, data_range: float | None = N
     prepare(a, b, data_range)
     _check_options(sigmas, window, r, eps)
     a, b = np.asarray(a), np.asarray(b)
-    g1 = gray_unit(a, role="the first source", data_range=data_range)
-    g2 = gray_unit(b, role="the second source", data_range=data_range)
+    g1 = grey_unit(a, role="the first source", data_range=data_range)
+    g2 = grey_unit(b, role="the second source", data_range=data_range)
     mask = decision(g1, g2, sigmas=sigmas, window=window, r=r, eps=eps)[1]
     return np.where(mask[..., None] if a.ndim == 3 else mask, b, a), mask
 

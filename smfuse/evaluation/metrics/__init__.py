@@ -4,7 +4,7 @@ Numbers in this field move by more than the gap between methods when a conventio
 so every function here follows one convention, the one behind the Lytro tables of Liu et
 al. (2020) and validated against their MATLAB reference values (``tests/test_metrics.py``):
 
-1. Every image goes through the one input contract (:func:`smfuse.io.gray255`): ``uint8``,
+1. Every image goes through the one input contract (:func:`smfuse.io.grey255`): ``uint8``,
    ``uint16`` or float in [0, 1] (in [0, ``data_range``] with ``data_range=``; float
    images on 0..255 need ``data_range=255``). An 8-bit colour image is turned grey with
    MATLAB ``rgb2gray`` (rounded half away from zero to ``uint8``,

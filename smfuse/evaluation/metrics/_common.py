@@ -9,19 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from smfuse.io import gray255 as _contract_gray255
+from smfuse.io import grey255
 from smfuse.io import round_half_away
 
 MIN_SIDE = 11  # the SSIM window
 
 
 # ----------------------------------------------------------------------------- input checks
-
-def gray255(x, role: str, data_range: float | None = None) -> np.ndarray:
-    """One image in the metric convention: grey float64 on the 0..255 scale, through the
-    one input contract (:func:`smfuse.io.gray255`; ``role`` names the image in errors)."""
-    return _contract_gray255(x, role=role, data_range=data_range)
-
 
 def check_same(images: dict, min_side: int = MIN_SIDE) -> None:
     """Refuse images of different kinds (grey / colour) or sizes, or smaller than ``min_side``."""
@@ -43,14 +37,14 @@ A, B, F, T = "the first source", "the second source", "the fused image", "the gr
 
 def triple(a, b, f, data_range: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sources and fused image, each through the input contract, then checked together."""
-    ga, gb, gf = gray255(a, A, data_range), gray255(b, B, data_range), gray255(f, F, data_range)
+    ga, gb, gf = grey255(a, role=A, data_range=data_range), grey255(b, role=B, data_range=data_range), grey255(f, role=F, data_range=data_range)
     check_same({A: a, B: b, F: f})
     return ga, gb, gf
 
 
 def single(f, name: str = F, data_range: float | None = None) -> np.ndarray:
     """One image (a no-reference statistic's input), at least 2x2, in the metric convention."""
-    g = gray255(f, name, data_range)
+    g = grey255(f, role=name, data_range=data_range)
     if min(g.shape) < 2:
         raise ValueError(f"{name} is {g.shape}; need at least 2x2 pixels")
     return g
@@ -58,7 +52,7 @@ def single(f, name: str = F, data_range: float | None = None) -> np.ndarray:
 
 def pair(f, truth, min_side: int = MIN_SIDE, data_range: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A fused image and its truth, each through the input contract, then checked together."""
-    gf, gt = gray255(f, F, data_range), gray255(truth, T, data_range)
+    gf, gt = grey255(f, role=F, data_range=data_range), grey255(truth, role=T, data_range=data_range)
     check_same({F: f, T: truth}, min_side)
     return gf, gt
 
