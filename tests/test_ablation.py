@@ -95,6 +95,18 @@ def test_a_claim_reads_each_arm_where_it_converged_and_again_at_the_longest_run(
     assert missing.verdict.verdict == "not measured" and "smfuse study --arms h h-long" in missing.verdict.reason
 
 
+def test_two_unconverged_arms_are_read_again_both_at_their_longest_runs(per_run, conv):
+    nowhere = A.Convergence(table=conv.table)  # as if no arm had converged anywhere
+    first, again = A.arm_claims(per_run, nowhere, "Lgra", "d", "c", "boundary_f", ["synthetic"], cid="C8")
+    assert first.text == "Lgra [arm d has not converged] [arm c has not converged]"
+    assert first.ours.startswith("arm c -> d: ")
+    assert again.text == ("Lgra [again with arm d at 6000 steps and arm c at 6000 steps, their longest runs; their "
+                          "masks have not converged there either]")
+    assert again.ours.startswith("arm c-long -> d-long: ")  # one budget on both sides, never d-long against c
+    (single,) = A.arm_claims(per_run, nowhere, "sampling", "b", "a", "mask_accuracy", ["synthetic"])[1:]
+    assert single.ours.startswith("arm a-xlong -> b: ")  # b has no longer run: it stays at its own
+
+
 def test_a_run_claim_says_whether_both_runs_converged(per_run, conv):
     row = A.run_claim(per_run, "Lgra", "g-long", "h", "boundary_f", ["synthetic"], cid="C8", conv=conv)
     assert row.text == "Lgra [not converged: h]"
@@ -129,7 +141,8 @@ def test_the_appendix_convergence_claims(per_run, conv):
         every.ours
     collapse = A.collapse_claim(per_run)
     assert collapse.verdict.verdict == "supported"
-    assert collapse.verdict.estimate == pytest.approx(1e-3 - 1e-5 * (1 + 0.01), rel=1e-6)  # margins 1e-5 x (1, 1.01, 1.02)
+    # margins 1e-5 x (1, 1.01, 1.02) on the three training pairs
+    assert collapse.verdict.estimate == pytest.approx(1e-3 - 1e-5 * (1 + 0.01), rel=1e-6)
 
 
 def test_precision_tolerance_is_two_seed_sds_of_the_bfloat16_arm(per_run, conv):
@@ -162,7 +175,7 @@ def test_selection_picks_the_variant_with_the_higher_grey_qabf(per_run):
 def test_ablation_table_gives_mean_and_sd_over_seeds_with_each_runs_record(per_run):
     t = A.ablation_table(per_run)
     assert list(t.columns[:5]) == ["configuration", "base", "steps", "precision", "seeds"]
-    assert t.loc["g-long", "base"] == "g" and t.loc["g-long", "steps"] == 6000 and t.loc["g-long", "precision"] == "fp32"
+    assert (t.loc["g-long", "base"], t.loc["g-long", "steps"], t.loc["g-long", "precision"]) == ("g", 6000, "fp32")
     syn = per_run[(per_run.set == "synthetic") & (per_run.arm == "c")]
     per_seed = syn.groupby("seed").mask_accuracy.mean()
     assert t.loc["c", "mask_accuracy"] == pytest.approx(per_seed.mean())

@@ -53,6 +53,17 @@ def test_a_fixed_reference_or_a_threshold_is_subtracted_from_every_seed():
     assert th.text().startswith("0.9500 -> ")
 
 
+def test_two_fixed_subjects_give_one_effect_per_pair():
+    t = pd.DataFrame({"mask": ["rule", "rule", "MI", "MI"], "seed": np.nan, "pair": ["p1", "p2", "p1", "p2"],
+                      "qabf": [0.70, 0.80, 0.72, 0.75]})
+    e = paired_effect(t, "rule", "MI", "qabf", by="mask")
+    assert e.x_fixed and e.y_fixed and e.seeds == [] and e.clusters is None
+    np.testing.assert_allclose(e.effects, [-0.02, 0.05])  # 1-D: a fixed subject for the claims rule
+    assert e.text() == "0.7350 -> 0.7500"
+    with pytest.raises(ValueError, match="no seeds but"):
+        paired_effect(pd.concat([t, t.iloc[2:].assign(mask="seeded", seed=0)]), "rule", "seeded", "qabf", by="mask")
+
+
 def test_bad_tables_are_refused():
     t = _table()
     with pytest.raises(ValueError, match="lacks the column.*acc2"):

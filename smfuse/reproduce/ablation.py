@@ -88,7 +88,8 @@ def scoring_sets(quick: bool) -> tuple[dict, object]:
     Parameters
     ----------
     quick : bool
-        The quick profile: 2 synthetic pairs, 1 held-out Lytro pair, 1 grey pair, 1 training pair.
+        The quick profile: 2 synthetic pairs (from two base images), 1 held-out Lytro pair, 1 grey
+        pair, 1 training pair.
 
     Returns
     -------
@@ -103,7 +104,13 @@ def scoring_sets(quick: bool) -> tuple[dict, object]:
     from smfuse.data.sets import has_dataset, load_dataset, synthetic_pair
     from smfuse.runtime.train import TrainingSet
 
-    scored = {"synthetic": [synthetic_pair(i) for i in range(8, 10 if quick else 20)]}
+    synthetic = [synthetic_pair(i) for i in range(8, 20)]
+    if quick:  # the first pair of each of the first two base images: two units, so an interval can be finite
+        first: dict = {}
+        for p in synthetic:
+            first.setdefault(_cluster(p), p)
+        synthetic = list(first.values())[:2]
+    scored = {"synthetic": synthetic}
     if has_dataset("lytro") and has_dataset("train"):
         lytro = {p.name: p for p in load_dataset("lytro")}
         held = [p.meta["lytro"] for p in load_dataset("train")[-STUDY_BASE.holdout:]]
@@ -396,8 +403,8 @@ def run_claim(per_run, text: str, x: str, y: str, col: str, sets, *, cid: str = 
                 published=published)
     e = paired_effect(per_run, x, y, col, sets)
     if e is None:
-        return ClaimRow(text, not_measured(f"arms {y} and {x} are not both in results/study: smfuse study --arms {y} {x}",
-                                           rule=rule), **meta)
+        why = f"arms {y} and {x} are not both in results/study: smfuse study --arms {y} {x}"
+        return ClaimRow(text, not_measured(why, rule=rule), **meta)
     if cid:
         v = register.decide(cid, e.effects, subject="retrain", clusters=e.clusters)
     else:
@@ -411,9 +418,11 @@ def arm_claims(per_run, conv: Convergence, text: str, x: str, y: str, col: str, 
 
     An arm read at a longer budget is named in the claim (``[arm d read at 6000 steps]``). An
     arm that converged nowhere is read at the common budget and the claim says so; one read
-    where only its objective converged says that too; either way, where the arm has a longer
-    run the claim is read a second time with its longest, so that no verdict rests on one
-    budget alone. Arguments as :func:`run_claim`.
+    where only its objective converged says that too; either way, where such an arm has a
+    longer run the claim is read a second time with it at its longest run, so that no verdict
+    rests on one budget alone. When both arms are such arms, the second reading takes both at
+    their longest runs, so that neither is compared with an arm trained longer while both are
+    still moving. Arguments as :func:`run_claim`.
 
     Returns
     -------
@@ -428,12 +437,13 @@ def arm_claims(per_run, conv: Convergence, text: str, x: str, y: str, col: str, 
     kw = dict(cid=cid, direction=direction, section=section)
     out = [run_claim(per_run, text + "".join(f" [{t}]" for t in tags), conv.run_of(x), conv.run_of(y), col, sets,
                      **kw)]
-    for k in unsettled:
-        longest = budget_runs(k)[-1]
-        if longest.name != conv.run_of(k):
-            again = [longest.name if a == k else conv.run_of(a) for a in (x, y)]
-            out.append(run_claim(per_run, f"{text} [again with arm {k} at {longest.steps} steps, its longest run; "
-                                          "its mask has not converged there either]", *again, col, sets, **kw))
+    longer = {k: budget_runs(k)[-1] for k in unsettled if budget_runs(k)[-1].name != conv.run_of(k)}
+    if longer:
+        again = [longer[a].name if a in longer else conv.run_of(a) for a in (x, y)]
+        which = " and ".join(f"arm {k} at {r.steps} steps" for k, r in longer.items())
+        its, it = ("its longest run", "its mask has") if len(longer) == 1 else ("their longest runs", "their masks have")
+        out.append(run_claim(per_run, f"{text} [again with {which}, {its}; {it} not converged there either]", *again,
+                             col, sets, **kw))
     return out
 
 
@@ -479,8 +489,9 @@ def doubling_claims(per_run) -> list[ClaimRow]:
                 continue
             rule = (f"mean over seeds and synthetic pairs of mask_accuracy(arm {long.name}) - "
                     f"mask_accuracy(arm {short.name}) within +-{BUDGET_TOL}")
-            text = (f"{_what(k)} has converged by {_times(long.steps)} the common budget: doubling it ({short.steps} -> "
-                    f"{long.steps} steps) moves its mask accuracy by less than {BUDGET_TOL} (synthetic)")
+            text = (f"{_what(k)} has converged by {_times(long.steps)} the common budget: doubling it "
+                    f"({short.steps} -> {long.steps} steps) moves its mask accuracy by less than {BUDGET_TOL} "
+                    "(synthetic)")
             v, e = _doubling(per_run, short.name, long.name, rule)
             if v is None:
                 out.append(_appendix(text, not_measured(f"arms {short.name} and {long.name} are not both in "
@@ -590,7 +601,7 @@ def all_converged_claim(per_run, conv: Convergence) -> ClaimRow:
 
 
 def precision_claims(per_run, conv: Convergence) -> list[ClaimRow]:
-    """Training in bfloat16 against float32 (:data:`~smfuse.reproduce.study.PRECISION_CHECKS`), at every budget both have.
+    """bfloat16 against float32 (:data:`~smfuse.reproduce.study.PRECISION_CHECKS`), at each budget both have.
 
     The tolerance is two seed standard deviations of the bfloat16 arm's per-seed means (the
     rule of :mod:`smfuse.reproduce.study`); the MF/MI agreement of the training log is one
@@ -638,9 +649,9 @@ def selection_claim(per_run) -> tuple[ClaimRow, str | None]:
         The variant with the higher mean QAB/F on the grey set; None without the runs or the set.
     """
     paper, code = SHIPPED_ARMS["paper"], SHIPPED_ARMS["code"]
-    row = run_claim(per_run, f"Selection of the shipped default ({SELECTION_RULE}): the paper variant (arm {paper}) "
-                             f"against the code variant (arm {code}), QAB/F on the grey set [the shipped configurations, "
-                             f"at {ARMS[paper].steps} steps as shipped]", paper, code, "qabf", ["grayscale"],
-                    section="appendix", published="n/a")
+    text = (f"Selection of the shipped default ({SELECTION_RULE}): the paper variant (arm {paper}) against the code "
+            f"variant (arm {code}), QAB/F on the grey set [the shipped configurations, at {ARMS[paper].steps} steps as "
+            "shipped]")
+    row = run_claim(per_run, text, paper, code, "qabf", ["grayscale"], section="appendix", published="n/a")
     e = paired_effect(per_run, paper, code, "qabf", ["grayscale"])
     return row, (None if e is None else "paper" if e.effects.mean() > 0 else "code")

@@ -41,7 +41,8 @@ class PairedEffect:
         The scores per seed (rows, in ``seeds`` order) and pair (columns, in ``pairs``
         order); ``y_scores`` repeats one row when ``y`` is fixed or a number.
     seeds : list of int
-        The seeds of ``x`` (those ``y`` has too, when ``y`` has seeds).
+        The seeds of ``x`` (those ``y`` has too, when ``y`` has seeds); empty when ``x`` is a
+        fixed subject.
     pairs : list
         The pairs both subjects were scored on: ``(set, pair)`` tuples when the table has a
         ``set`` column, else pair names.
@@ -50,6 +51,8 @@ class PairedEffect:
         rule's ``clusters=``; None without that column.
     y_fixed : bool
         ``y`` had no seeds (a fixed subject, e.g. a baseline) or was a number (a threshold).
+    x_fixed : bool
+        ``x`` had no seeds: a fixed subject (the released weights, a deterministic method).
     """
 
     x_scores: np.ndarray
@@ -58,11 +61,13 @@ class PairedEffect:
     pairs: list
     clusters: list | None
     y_fixed: bool = False
+    x_fixed: bool = False
 
     @property
     def effects(self) -> np.ndarray:
-        """``x - y``, (S, N): what :func:`smfuse.reproduce.claims.decide` takes."""
-        return self.x_scores - self.y_scores
+        """``x - y`` as :func:`smfuse.reproduce.claims.decide` takes it: (S, N), or (N,) for a fixed ``x``."""
+        d = self.x_scores - self.y_scores
+        return d[0] if self.x_fixed else d
 
     @property
     def x_per_seed(self) -> np.ndarray:
@@ -75,9 +80,10 @@ class PairedEffect:
         return self.y_scores.mean(axis=1)
 
     def text(self, digits: int = 4) -> str:
-        """``y -> x`` as ``mean ± sd (n=K seeds)`` of each subject's per-seed means."""
+        """``y -> x``: each subject's mean over the pairs, as ``mean ± sd (n=K seeds)`` where it has seeds."""
         y = f"{self.y_per_seed[0]:.{digits}f}" if self.y_fixed else mean_sd(self.y_per_seed, digits)
-        return f"{y} -> {mean_sd(self.x_per_seed, digits)}"
+        x = f"{self.x_per_seed[0]:.{digits}f}" if self.x_fixed else mean_sd(self.x_per_seed, digits)
+        return f"{y} -> {x}"
 
 
 def paired_effect(table, x, y, col: str, sets=None, *, by: str = "arm") -> PairedEffect | None:
@@ -92,7 +98,8 @@ def paired_effect(table, x, y, col: str, sets=None, *, by: str = "arm") -> Paire
         pair).
     x : hashable
         The subject whose scores come first: a value of ``table[by]``, scored at one or more
-        seeds.
+        seeds, or without seeds (``NaN``: a fixed subject; ``y`` must then be fixed too, or a
+        number, and the effects are one per pair).
     y : hashable or float
         The reference: a value of ``table[by]`` with seeds (paired seed by seed with ``x``),
         or one whose rows have no seed (``NaN``: a fixed subject, subtracted from every seed
@@ -151,7 +158,7 @@ def paired_effect(table, x, y, col: str, sets=None, *, by: str = "arm") -> Paire
         return wide.astype(float), fixed
 
     xs, x_fixed = scores(x)
-    if xs is None or x_fixed:
+    if xs is None:
         return None
     if isinstance(y, (int, float, np.number)) and not isinstance(y, bool):
         if not math.isfinite(float(y)):
@@ -161,6 +168,9 @@ def paired_effect(table, x, y, col: str, sets=None, *, by: str = "arm") -> Paire
         ys, y_fixed = scores(y)
         if ys is None:
             return None
+        if x_fixed and not y_fixed:
+            raise ValueError(f"{by} {x!r} has no seeds but {y!r} has: put the subject with seeds first, or compare "
+                             "two fixed subjects")
     seeds = sorted(xs.index) if y_fixed else sorted(set(xs.index) & set(ys.index))
     if not seeds:
         return None
@@ -178,5 +188,5 @@ def paired_effect(table, x, y, col: str, sets=None, *, by: str = "arm") -> Paire
     if "cluster" in table.columns:
         label = rows[rows[by] == x].drop_duplicates(keys).set_index(keys)["cluster"]
         clusters = [label.loc[c] for c in cols]
-    return PairedEffect(x_scores=xv, y_scores=yv, seeds=[int(s) for s in seeds], pairs=pairs, clusters=clusters,
-                        y_fixed=y_fixed)
+    return PairedEffect(x_scores=xv, y_scores=yv, seeds=[] if x_fixed else [int(s) for s in seeds], pairs=pairs,
+                        clusters=clusters, y_fixed=y_fixed, x_fixed=x_fixed)

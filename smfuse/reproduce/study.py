@@ -62,7 +62,9 @@ Each claim reads an arm at the smallest budget at which it plateaued or converge
 mask, else at the smallest at which its objective converged; an arm that does neither is
 read at the common budget, the claim says so, and where the arm has a longer run the claim is
 read a second time with its longest run. These rules were fixed before the convergence runs
-finished.
+finished. Where neither arm of a comparison converged by its mask, the second reading takes
+both at their longest runs, one budget against the same budget (set after the convergence
+verdicts were seen, which left comparisons with two such arms).
 
 Precision (:data:`PRECISION_CHECKS`)
 ------------------------------------
@@ -195,7 +197,8 @@ class Arm:
             object.__setattr__(self, "base", self.name)
         clash = {"steps", "precision"} & set(self.overrides)
         if clash:
-            raise ValueError(f"arm {self.name}: give {', '.join(sorted(clash))} as the record's fields, not in overrides")
+            raise ValueError(f"arm {self.name}: give {', '.join(sorted(clash))} as the record's fields, "
+                             "not in overrides")
 
     @property
     def settings(self) -> dict:
