@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from smfuse.cli import main
-from smfuse.reproduce.course import CHECK, EXERCISE, SOLUTION, cell_tags, check, student_copy, write_course
+from smfuse.reproduce.course import CHECK, EXERCISE, SOLUTION, cell_tags, check, is_appendix, student_copy, write_course
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
+PATHS = [p for p in sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb")) if not is_appendix(p)]  # the chapters
 
 
 def _read(path):
@@ -176,3 +176,9 @@ def test_student_copy_of_01_runs_whole(tmp_path, monkeypatch):
     checks = {i for i, c in enumerate(nb.cells) if CHECK in cell_tags(c)}
     assert len(checks) == 3 and set(errors) == checks
     assert {e.ename for e in errors.values()} == {"NotImplementedError"}
+
+
+def test_the_appendix_is_left_out_and_only_it():
+    every = sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
+    assert [p.stem for p in every if is_appendix(p)] == ["10-appendix-study"]
+    assert not is_appendix("09-strengths.ipynb") and is_appendix("10-appendix-study.ipynb")

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["EXERCISE", "SOLUTION", "CHECK", "check", "student_copy", "write_course", "Course", "cell_tags"]
+__all__ = ["EXERCISE", "SOLUTION", "CHECK", "check", "student_copy", "write_course", "Course", "cell_tags", "is_appendix"]
 
 EXERCISE = "exercise"
 SOLUTION = "solution"
@@ -133,6 +133,11 @@ class Course:
     solutions_removed: int = 0
 
 
+def is_appendix(path: str | os.PathLike) -> bool:
+    """Whether a notebook is an appendix (``NN-appendix-name.ipynb``): no exercises, not in the course."""
+    return Path(path).stem[3:].startswith("appendix")
+
+
 def write_course(out_dir: str | os.PathLike, *, notebooks_dir: str | os.PathLike | None = None) -> Course:
     """Write the student copies of the notebooks (and the course guide, ``README.md``).
 
@@ -150,7 +155,8 @@ def write_course(out_dir: str | os.PathLike, *, notebooks_dir: str | os.PathLike
     Raises
     ------
     ValueError
-        No notebooks there; a notebook without exercises; ``out_dir`` is the notebooks folder,
+        No notebooks there; a chapter without exercises (an appendix, ``NN-appendix-name``, is
+        left out of the course); ``out_dir`` is the notebooks folder,
         a file, or a non-empty folder.
     """
     import nbformat
@@ -158,7 +164,8 @@ def write_course(out_dir: str | os.PathLike, *, notebooks_dir: str | os.PathLike
     from smfuse.reproduce.report import REPO_ROOT
 
     src = Path(notebooks_dir).expanduser() if notebooks_dir is not None else REPO_ROOT / "notebooks"
-    paths = sorted(src.glob(_NOTEBOOKS))
+    # the chapters; an appendix (NN-appendix-name.ipynb) holds the replication's own checks, not exercises
+    paths = [p for p in sorted(src.glob(_NOTEBOOKS)) if not is_appendix(p)]
     if not paths:
         raise ValueError(f"no notebooks (NN-name.ipynb) in {src}; pass --notebooks DIR")
     out = Path(out_dir).expanduser()
