@@ -117,7 +117,8 @@ def _paper_table(rows: list[dict], fam: dict[int, Verdict]) -> tuple[list[str], 
     for i, r in enumerate(rows):
         if r.get("section") == "paper":
             by[r["id"], r.get("subject", "")].append((r, fam.get(i) or _verdict(r)))
-    lines = ["| # | the paper's claim (where) | authors' model | our retrain | effect [95 % CI]; n | evidence |",
+    lines = ["| # | the paper's claim (where) | authors' model (or the method) | our retrain | effect [95 % CI]; n | "
+             "evidence |",
              "|---|---|---|---|---|---|"]
     words = {}
     for c in register.claims():
@@ -224,7 +225,8 @@ def write_summary(out: Path, names: list[str], *, header: list[str], timings: li
              "## The paper's claims", "",
              "Each claim as the register states it (`smfuse/reproduce/register.toml`: metric, data, comparison, "
              "margin and why, fixed before the runs that judge it). *Authors' model*: the released weights run "
-             "through our code; *our retrain*: our weights over three seeds. Verdicts after Holm's correction over "
+             "through our code (for a claim about the method itself, such as the guided block, the method); "
+             "*our retrain*: our weights over three seeds. Verdicts after Holm's correction over "
              f"the {len(fam)} statistical readings of the paper's claims. * A claim read on the truth sets: "
              + register.caveat_text(register.claim("C1")), "", *table, "",
              "## Facts of the code against the paper (exact checks, not in the tally)", "",
