@@ -48,7 +48,8 @@ notebooks and keeps the others' results, so that the summary stays whole and say
 notebooks ran now.
 
 Profiles: ``quick`` (minutes on a laptop CPU: subsets of the data, tiny training runs) and
-``full`` (the shipped weights, every pair, every baseline; about 20 minutes on 2 cores).
+``full`` (the shipped weights, every pair, every baseline and peer; each notebook's wall time is in
+``results/timings.csv``).
 
 The kernels talk to the runner over private IPC sockets, not TCP (so the kernel has no
 reason to warn about unencrypted TCP on every notebook). The executed notebooks are made
