@@ -407,7 +407,8 @@ def summarise(per_pair: pd.DataFrame, *, keys: Iterable[str] | None = None, leve
     out = []
     for (d, m), g in per_pair.groupby(["dataset", "method"], sort=False):
         for k in keys:
-            v = g[k].dropna().to_numpy(dtype=np.float64)
+            v = g[k].to_numpy(dtype=np.float64)
+            v = v[np.isfinite(v)]  # a pair a method reproduces exactly has infinite PSNR: left out, n says so
             if v.size:
                 mean, lo, hi = t_interval(v, level)
                 out.append({"dataset": d, "method": m, "metric": k, "n": v.size, "mean": mean, "lo": lo, "hi": hi})
