@@ -70,6 +70,15 @@ def test_effects_use_only_the_pairs_both_methods_have():
     assert B.paired_effects(per_pair, "s", "qabf", "x", "y").to_numpy().tolist() == [[pytest.approx(0.4)] * 2]
 
 
+def test_a_pair_reproduced_exactly_is_left_out_of_means_and_effects():
+    # a source equal to the truth: a method that takes it everywhere has an infinite PSNR on that pair
+    per_pair = _scores({"x": [30.0, np.inf, 34.0], "y": [29.0, 40.0, 31.0]}).rename(columns={"qabf": "psnr"})
+    eff = B.paired_effects(per_pair, "s", "psnr", "x", "y")
+    assert list(eff.columns) == ["p0", "p2"] and eff.to_numpy().tolist() == [[1.0, 3.0]]
+    s = B.summarise(per_pair).set_index("method")
+    assert (s.loc["x", "n"], s.loc["x", "mean"]) == (2, 32.0) and s.loc["y", "n"] == 3
+
+
 def test_run_benchmark_scores_with_the_one_metric_implementation(mine):
     b = B.run_benchmark(["average", mine], ["synthetic"], limits=1)
     assert list(b.per_pair.columns[:3]) == ["dataset", "method", "pair"]

@@ -462,8 +462,9 @@ def paired_effects(per_pair: pd.DataFrame, dataset: str, metric: str, x: str | I
     -------
     pandas.DataFrame
         A row per method of ``x``, a column per pair (the pairs that every method of ``x``
-        and ``y`` scored); ``.to_numpy()`` is the ``(K, N)`` effects of
-        :func:`smfuse.reproduce.claims.decide`.
+        and ``y`` scored with a finite value: a pair one of them reproduces exactly, with
+        an infinite PSNR, is left out, as in :func:`summarise`); ``.to_numpy()`` is the
+        ``(K, N)`` effects of :func:`smfuse.reproduce.claims.decide`.
 
     Raises
     ------
@@ -476,7 +477,8 @@ def paired_effects(per_pair: pd.DataFrame, dataset: str, metric: str, x: str | I
     absent = [m for m in [*xs, y] if m not in table.index]
     if absent:
         raise ValueError(f"no {metric} of {', '.join(absent)} on {dataset}")
-    table = table.loc[[*xs, y]].dropna(axis=1)
+    table = table.loc[[*xs, y]]
+    table = table.loc[:, np.isfinite(table.to_numpy(dtype=np.float64)).all(axis=0)]
     if table.shape[1] == 0:
         raise ValueError(f"{', '.join(xs)} and {y} share no pair of {dataset}")
     eff = table.loc[xs] - table.loc[y]

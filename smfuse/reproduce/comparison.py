@@ -84,6 +84,7 @@ def score_cell(per_pair: pd.DataFrame, dataset: str, subject: Iterable[str], *, 
         d = per_pair[per_pair.dataset == dataset]
         if pairs is not None:
             d = d[d.pair.isin(list(pairs))]
+        d = d[np.isfinite(d[key].to_numpy(dtype=np.float64))]  # an infinite PSNR (a pair reproduced exactly)
         means = np.array([d.loc[d.method == m, key].mean() for m in subject])
         if minus is not None:
             means = means - d.loc[d.method == minus, key].mean()
@@ -160,6 +161,7 @@ def _row(per_pair, d, key, subject, methods, peer, mi, eff, v: Verdict, mi_eff, 
 
     def mean_of(names):
         s = sel.loc[sel.method.isin(names), key] if key in sel.columns else pd.Series(dtype=float)
+        s = s[np.isfinite(s.to_numpy(dtype=np.float64))]  # an infinite PSNR (a pair reproduced exactly) left out
         return float(s.mean()) if len(s) else float("nan")
 
     measured = eff is not None
