@@ -127,6 +127,7 @@ def markdown_table(path: Path, machine: str) -> str:
     with open(path, newline="") as fh:
         rows = {r["benchmark"]: r for r in csv.DictReader(fh) if r["machine"] == machine}
     names = list(dict.fromkeys(k.split(".")[1] for k in rows if k.startswith("methods.")))
+    names.sort(key=lambda n: n != "none")  # the floor first, then the methods in the order they ran
     out = ["| method | 520x520: MP/s (s per pair) | peak RSS (MB) | 1414x1414: MP/s (s per pair) | peak RSS (MB) |",
            "|---|---:|---:|---:|---:|"]
     for n in names:
