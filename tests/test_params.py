@@ -69,7 +69,8 @@ def test_weights_file_becomes_the_weights_folder(out, tmp_path, monkeypatch):
     from smfuse.runtime.checkpoint import save_checkpoint
     from smfuse.method.network import MaskGenerator
 
-    monkeypatch.delenv(report.WEIGHTS_ENV, raising=False)
+    monkeypatch.setenv(report.WEIGHTS_ENV, "unset-after-the-test")  # recorded, so the test leaves none behind
+    monkeypatch.delenv(report.WEIGHTS_ENV)
     torch.manual_seed(1)
     net = MaskGenerator()
     ckpt = tmp_path / "final.pt"

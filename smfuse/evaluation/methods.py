@@ -297,7 +297,7 @@ def _our_weights(variant: str) -> Callable[[], str]:
         path = weights_path(variant)
         if path is None:
             env = os.environ.get(WEIGHTS_ENV)
-            where = f"{WEIGHTS_ENV} ({Path(env).name})" if env else "the shipped smfuse/weights"
+            where = f"{WEIGHTS_ENV} ({Path(env).name})" if env else "the shipped smfuse/runtime/trained"
             raise ValueError(f"no smfuse_{variant}.pt in {where}; train it with "
                              f"`smfuse train --config full --set variant={variant}`")
         return str(path)
