@@ -85,13 +85,15 @@ def test_shipped_weights_are_seed_0_of_their_study_arm():
     assert RESULTS_DIR.name == "study"
 
 
-def test_seed_methods_name_every_finished_seed(tmp_path):
-    from smfuse.reproduce.study import seed_methods
+def test_seed_methods_name_every_finished_study_seed(tmp_path):
+    from smfuse.reproduce.study import seed_methods, seed_runs
 
-    run_study(arms=["d"], seeds=[0, 2], work=tmp_path / "w", results=tmp_path / "r", overrides=TINY,
+    run_study(arms=["d"], seeds=[0, 2, 3], work=tmp_path / "w", results=tmp_path / "r", overrides=TINY,
               echo=lambda m: None)
     ms = seed_methods("paper", tmp_path / "r")
+    # seed 3 is beyond the study's seeds: evidence for the ablation chapter, not "our retrain" elsewhere
     assert list(ms) == [0, 2] and ms[2].name == "smfuse_paper seed 2"
+    assert [s for s, _ in seed_runs("d", tmp_path / "r")] == [0, 2, 3]
     assert seed_methods("code", tmp_path / "r") == {}
     with pytest.raises(ValueError, match="unknown variant"):
         seed_methods("plus", tmp_path / "r")

@@ -357,7 +357,7 @@ def finished_runs(results: str | os.PathLike, arms=None) -> dict[tuple[str, int]
     return out
 
 
-def seed_runs(arm: str, results: str | os.PathLike | None = None) -> list[tuple[int, Path]]:
+def seed_runs(arm: str, results: str | os.PathLike | None = None, seeds=None) -> list[tuple[int, Path]]:
     """The finished runs of one arm, ``[(seed, folder), ...]`` in seed order.
 
     Parameters
@@ -366,37 +366,44 @@ def seed_runs(arm: str, results: str | os.PathLike | None = None) -> list[tuple[
         A key of :data:`ARMS` (e.g. ``SHIPPED_ARMS["paper"]``) or :data:`PLUS_ARMS`.
     results : path, optional
         Default :data:`RESULTS_DIR`.
+    seeds : iterable of int, optional
+        Only these seeds (default: every finished seed).
     """
     _check_arm(arm)
     runs = finished_runs(RESULTS_DIR if results is None else results, [arm])
-    return sorted((s, d) for (a, s), d in runs.items() if a == arm)
+    keep = None if seeds is None else set(seeds)
+    return sorted((s, d) for (a, s), d in runs.items() if a == arm and (keep is None or s in keep))
 
 
-def arm_methods(arm: str, results: str | os.PathLike | None = None, name: str | None = None) -> dict:
+def arm_methods(arm: str, results: str | os.PathLike | None = None, name: str | None = None,
+                seeds=None) -> dict:
     """The fusion methods of one arm's finished seeds, ``{seed: Method}``.
 
     Each is a :func:`smfuse.evaluation.methods.smfuse_method` named ``<name> seed <k>`` (``name``
     defaults to ``arm <arm>``). Empty when the arm's runs are not in ``results``
-    (default :data:`RESULTS_DIR`).
+    (default :data:`RESULTS_DIR`). ``seeds``: only these (default every finished seed).
     """
     from smfuse.evaluation.methods import smfuse_method
 
     label = name or f"arm {arm}"
-    return {s: smfuse_method(str(d / "final.pt"), name=f"{label} seed {s}") for s, d in seed_runs(arm, results)}
+    return {s: smfuse_method(str(d / "final.pt"), name=f"{label} seed {s}")
+            for s, d in seed_runs(arm, results, seeds)}
 
 
 def seed_methods(variant: str, results: str | os.PathLike | None = None) -> dict:
     """The fusion methods of a shipped variant's study seeds, ``{seed: Method}``.
 
     The shipped weights (``smfuse/runtime/trained/smfuse_<variant>.pt``) are seed 0 of the arm
-    :data:`SHIPPED_ARMS` names; these are all of its seeds, each a
+    :data:`SHIPPED_ARMS` names; these are its runs at the study's seeds (:data:`SEEDS`), each a
     :func:`smfuse.evaluation.methods.smfuse_method` named ``smfuse_<variant> seed <k>``, so that every
-    number about the shipped variant can be given as ``mean ± sd (n=K seeds)``. Empty when
-    the study's runs are not in ``results``.
+    number about the shipped variant can be given as ``mean ± sd (n=K seeds)``, the same K runs in
+    every chapter. Further seeds of an arm, trained where the study's seeds cannot decide an
+    ablation claim, are read by the ablation chapter alone (it reads every finished run). Empty
+    when the study's runs are not in ``results``.
     """
     if variant not in SHIPPED_ARMS:
         raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(SHIPPED_ARMS)}")
-    return arm_methods(SHIPPED_ARMS[variant], results, name=f"smfuse_{variant}")
+    return arm_methods(SHIPPED_ARMS[variant], results, name=f"smfuse_{variant}", seeds=SEEDS)
 
 
 def study_wall_time(results: str | os.PathLike | None = None, jobs: int = 2, seeds=SEEDS) -> dict:
