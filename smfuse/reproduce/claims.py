@@ -64,6 +64,14 @@ cannot be estimated from the data. The interval is then ``(-inf, inf)`` and the 
 inconclusive, with a reason that says what to add. An interval is never narrowed to force a
 decision.
 
+**More seeds, not a narrower interval.** Where the study's three seeds leave a claim about
+the retrain undecided, more seeds are trained (``smfuse study --arms d f --seeds 3 4``
+resumes the study) and the claim is read again on every finished seed; the register says
+which claims were read so. A second look after an undecided first one is sequential
+testing: the chance of a false "supported" over both looks is at most the sum of the two
+looks' levels (Bonferroni), so at most twice the nominal level for a claim read twice, and
+the report's verdict is the last look's.
+
 **Exact checks.** Deterministic facts (a parameter count, two code paths that must agree bit
 for bit, a largest absolute difference) are not estimates and get no interval:
 :func:`exact_check` says *supported* if ``|value - expected| <= tol``, else *refuted*.
