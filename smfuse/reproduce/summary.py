@@ -226,7 +226,7 @@ def write_summary(out: Path, names: list[str], *, header: list[str], timings: li
              "Each claim as the register states it (`smfuse/reproduce/register.toml`: metric, data, comparison, "
              "margin and why, fixed before the runs that judge it). *Authors' model*: the released weights run "
              "through our code (for a claim about the method itself, such as the guided block, the method); "
-             "*our retrain*: our weights over the study's three seeds (five for an ablation claim that three "
+             "*our retrain*: our weights over the study's three seeds (five for a training-study claim that three "
              "left undecided; n says). Verdicts after Holm's correction over "
              f"the {len(fam)} statistical readings of the paper's claims. * A claim read on the truth sets: "
              + register.caveat_text(register.claim("C1")), "", *table, "",
