@@ -397,9 +397,10 @@ def seed_methods(variant: str, results: str | os.PathLike | None = None) -> dict
     :data:`SHIPPED_ARMS` names; these are its runs at the study's seeds (:data:`SEEDS`), each a
     :func:`smfuse.evaluation.methods.smfuse_method` named ``smfuse_<variant> seed <k>``, so that every
     number about the shipped variant can be given as ``mean ± sd (n=K seeds)``, the same K runs in
-    every chapter. Further seeds of an arm, trained where the study's seeds cannot decide an
-    ablation claim, are read by the ablation chapter alone (it reads every finished run). Empty
-    when the study's runs are not in ``results``.
+    every chapter. Further seeds of an arm, trained where the study's seeds cannot decide a
+    claim of the training study (C4, C5, C8), are read only by the chapters that decide those
+    claims (06 and 09 read every finished run of the arms they compare). Empty when the
+    study's runs are not in ``results``.
     """
     if variant not in SHIPPED_ARMS:
         raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(SHIPPED_ARMS)}")
