@@ -45,8 +45,8 @@ from smfuse.evaluation.methods import Method, get_method
 from smfuse.evaluation.metrics import METRIC_KEYS
 from smfuse.io import atomic_path
 
-__all__ = ["Benchmark", "run_benchmark", "long_table", "survey_outputs", "published_jpeg", "t_interval", "summarise",
-           "mean_table", "strongest", "paired_effects", "JpegSettings", "ijg_tables", "jpeg_settings",
+__all__ = ["Benchmark", "run_benchmark", "long_table", "survey_outputs", "published_jpeg", "t_interval", "finite",
+           "summarise", "mean_table", "strongest", "paired_effects", "JpegSettings", "ijg_tables", "jpeg_settings",
            "jpeg_roundtrip", "ID_COLUMNS", "LEVEL"]
 
 #: The columns that name a row of the per-pair table; the scores follow.
@@ -342,6 +342,16 @@ def published_jpeg(methods: Iterable[str] | None = None, *, root: str | os.PathL
 
 # ----------------------------------------------------------------------------- means and intervals
 
+def finite(values) -> np.ndarray:
+    """Which scores count in a mean or an effect: the finite ones, as a boolean mask of ``values``' shape.
+
+    A pair that a method reproduces exactly (one source is the truth) scores an infinite PSNR
+    against the truth; it is left out of means and paired effects, and their ``n`` says so.
+    Missing scores (NaN) are left out too.
+    """
+    return np.isfinite(np.asarray(values, dtype=np.float64))
+
+
 def t_interval(values, level: float = LEVEL) -> tuple[float, float, float]:
     """Mean and two-sided Student t interval of the mean of independent values.
 
@@ -408,7 +418,7 @@ def summarise(per_pair: pd.DataFrame, *, keys: Iterable[str] | None = None, leve
     for (d, m), g in per_pair.groupby(["dataset", "method"], sort=False):
         for k in keys:
             v = g[k].to_numpy(dtype=np.float64)
-            v = v[np.isfinite(v)]  # a pair a method reproduces exactly has infinite PSNR: left out, n says so
+            v = v[finite(v)]
             if v.size:
                 mean, lo, hi = t_interval(v, level)
                 out.append({"dataset": d, "method": m, "metric": k, "n": v.size, "mean": mean, "lo": lo, "hi": hi})
@@ -478,7 +488,7 @@ def paired_effects(per_pair: pd.DataFrame, dataset: str, metric: str, x: str | I
     if absent:
         raise ValueError(f"no {metric} of {', '.join(absent)} on {dataset}")
     table = table.loc[[*xs, y]]
-    table = table.loc[:, np.isfinite(table.to_numpy(dtype=np.float64)).all(axis=0)]
+    table = table.loc[:, finite(table).all(axis=0)]
     if table.shape[1] == 0:
         raise ValueError(f"{', '.join(xs)} and {y} share no pair of {dataset}")
     eff = table.loc[xs] - table.loc[y]

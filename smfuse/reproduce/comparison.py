@@ -22,7 +22,7 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from smfuse.evaluation.benchmark import paired_effects, strongest, summarise
+from smfuse.evaluation.benchmark import finite, paired_effects, strongest, summarise
 from smfuse.reproduce.claims import Verdict, mean_sd, not_measured
 
 __all__ = ["subject_effects", "score_cell", "strongest_peer_table", "LABELS", "CLAIM", "TABLE_COLUMNS"]
@@ -84,7 +84,7 @@ def score_cell(per_pair: pd.DataFrame, dataset: str, subject: Iterable[str], *, 
         d = per_pair[per_pair.dataset == dataset]
         if pairs is not None:
             d = d[d.pair.isin(list(pairs))]
-        d = d[np.isfinite(d[key].to_numpy(dtype=np.float64))]  # an infinite PSNR (a pair reproduced exactly)
+        d = d[finite(d[key])]
         means = np.array([d.loc[d.method == m, key].mean() for m in subject])
         if minus is not None:
             means = means - d.loc[d.method == minus, key].mean()
@@ -161,7 +161,7 @@ def _row(per_pair, d, key, subject, methods, peer, mi, eff, v: Verdict, mi_eff, 
 
     def mean_of(names):
         s = sel.loc[sel.method.isin(names), key] if key in sel.columns else pd.Series(dtype=float)
-        s = s[np.isfinite(s.to_numpy(dtype=np.float64))]  # an infinite PSNR (a pair reproduced exactly) left out
+        s = s[finite(s)]
         return float(s.mean()) if len(s) else float("nan")
 
     measured = eff is not None
